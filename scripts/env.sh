@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: GPL-2.0
+# env.sh - shared settings for the mq-peek scripts (sourced, not run).
+#
+# One place for pinned versions, cache locations and the make variables that the kernel
+# build and the module build must share.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KPKG=6.12.117-1~deb12u1
+RPKG=1.96.0+dfsg1-1~deb12u2
+BINDGEN_VER=0.73.2
+CACHE=${MQ_PEEK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mq-peek}
+TOOLS=$CACHE/tools
+BINDGEN=$TOOLS/bin/bindgen
+# Debian's rustc-web, never rustup's: the kernel needs the core source of this exact rustc.
+RUSTC=/usr/bin/rustc
+RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
+KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
+PROFILE=${PROFILE:-debug}
+JOBS=${JOBS:-$(nproc)}
+# Variables for every make invocation on the kernel tree (kernel and module alike).
+KMAKE=(LLVM=-14 RUSTC="$RUSTC" HOSTRUSTC="$RUSTC" CLIPPY_DRIVER=/usr/bin/clippy-driver
+	RUST_LIB_SRC="$RUST_LIB_SRC"
+	BINDGEN="$BINDGEN")
