@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-kernel.sh [debug|release] - build the mq-peek dev kernel into the cache.
+#
+# Debian's 6.12 source + kernel/patches/series + kernel/configs/{base,PROFILE}.config,
+# built with clang-14 (KASAN together with RUST needs an LLVM build) and Debian's rustc.
+#
+# Cache layout ($MQ_PEEK_CACHE, default ~/.cache/mq-peek):
+#   src/                 the patched source, shared by both profiles.  Files are synced by
+#                        content (rsync -c), so a changed patch only touches the files it
+#                        changes and make rebuilds only what depends on them.
+#   build-PROFILE/       the O= build directory; .mq-peek-key holds the hash of everything
+#                        that went into it (source version, patches, fragments, toolchain,
+#                        this script).  A matching key means there is nothing to do.
+# Prints the build directory on the last line of stdout.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+PROFILE=${1:-$PROFILE}
+[ -f "$TOP/kernel/configs/$PROFILE.config" ] || { echo "unknown profile $PROFILE" >&2; exit 2; }
+
+SRC=$CACHE/src
+KB=$CACHE/build-$PROFILE
+FRAGS=("$TOP/kernel/configs/base.config" "$TOP/kernel/configs/$PROFILE.config")
+"$(dirname "$0")/setup.sh" >&2
+mapfile -t PATCHES < <(grep -v '^\s*\(#\|$\)' "$TOP/kernel/patches/series")
+
+key=$({
+	echo "$KPKG $PROFILE"
+	for p in "${PATCHES[@]}"; do sha256sum < "$TOP/kernel/patches/$p"; done
+	cat "${FRAGS[@]}" "$0" "$(dirname "$0")/env.sh"
+	"$RUSTC" --version; clang-14 --version | head -1; "$BINDGEN" --version
+} | sha256sum | cut -c1-16)
+
+if [ "$(cat "$KB/.mq-peek-key" 2>/dev/null)" = "$key" ] && [ -f "$KB/arch/x86/boot/bzImage" ]; then
+	echo "$KB"
+	exit 0
+fi
+mkdir -p "$CACHE"
+exec 9> "$CACHE/.lock"
+flock 9
+
+log() { echo "build-kernel: $*" >&2; }
+start=$(date +%s)
+
+# 1. Patched source, updated in place by content.
+stage=$CACHE/stage
+rm -rf "$stage"
+mkdir -p "$stage"
+log "unpacking $(basename "$KSRC_TARBALL") and applying ${#PATCHES[@]} patches"
+tar -xf "$KSRC_TARBALL" -C "$stage"
+for p in "${PATCHES[@]}"; do
+	patch -s -p1 -d "$stage/linux-source-6.12" < "$TOP/kernel/patches/$p" ||
+		{ echo "build-kernel: patch $p does not apply" >&2; exit 1; }
+done
+mkdir -p "$SRC"
+# No -t: a file whose content changes gets a new mtime, so make sees it.
+rsync -rlpc --delete "$stage/linux-source-6.12/" "$SRC/"
+rm -rf "$stage"
+
+# 2. Config: tinyconfig + fragments; every requested =y must survive olddefconfig.
+mkdir -p "$KB"
+rm -f "$KB/.mq-peek-key"
+make -s -C "$SRC" O="$KB" "${KMAKE[@]}" rustavailable >&2 ||
+	{ echo "build-kernel: make rustavailable failed" >&2; exit 1; }
+cp "$KB/.config" "$KB/.config.prev" 2>/dev/null || true
+make -s -C "$SRC" O="$KB" "${KMAKE[@]}" tinyconfig >&2
+(cd "$KB" && "$SRC/scripts/kconfig/merge_config.sh" -m .config "${FRAGS[@]}" >/dev/null)
+make -s -C "$SRC" O="$KB" "${KMAKE[@]}" olddefconfig >&2
+bad=0
+for o in $(grep -h '^CONFIG_.*=y' "${FRAGS[@]}" | cut -d= -f1); do
+	grep -q "^$o=y" "$KB/.config" || { echo "build-kernel: $o=y did not survive olddefconfig" >&2; bad=1; }
+done
+for o in $(grep -h '^# CONFIG_.* is not set' "${FRAGS[@]}" | awk '{print $2}'); do
+	if grep -q "^$o=" "$KB/.config"; then echo "build-kernel: $o is set but must not be" >&2; bad=1; fi
+done
+[ $bad = 0 ] || exit 1
+# An unchanged config keeps its old timestamp, so make does not rebuild everything.
+if cmp -s "$KB/.config" "$KB/.config.prev"; then touch -r "$KB/.config.prev" "$KB/.config"; fi
+
+# 3. Build.
+log "building the $PROFILE kernel in $KB (make -j$JOBS, log: $KB/build.log)"
+if ! make -C "$SRC" O="$KB" "${KMAKE[@]}" -j"$JOBS" all > "$KB/build.log" 2>&1; then
+	grep -E 'error|Error' "$KB/build.log" | head -20 >&2
+	echo "build-kernel: build failed, see $KB/build.log" >&2
+	exit 1
+fi
+"$(dirname "$0")/check-bindings-layout.sh" "$SRC" "$KB" >&2
+echo "$key" > "$KB/.mq-peek-key"
+log "$PROFILE kernel ready in $(( $(date +%s) - start ))s"
+echo "$KB"
