@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh - `make check`: build what is missing, run every test in the debug VM, and
+# prove the harness's verdict can fail.  Ends with the line "N passed, N failed".
+#
+# Counts: every kselftest test case (from each binary's TAP "# Totals:" line; a binary
+# that dies before printing it counts as one failure), plus one per harness check.
+set -uo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$TOP"
+OUT=$TOP/build
+mkdir -p "$OUT/logs"
+passed=0 failed=0 skipped=0
+t0=$(date +%s)
+pass() { passed=$((passed + 1)); echo "ok - $*"; }
+failc() { failed=$((failed + 1)); echo "not ok - $*"; }
+finish() {
+	echo "check: $(( $(date +%s) - t0 ))s in all"
+	if [ "$skipped" -gt 0 ]; then
+		echo "$passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
+	[ "$failed" = 0 ]
+	exit
+}
+
+s=$(date +%s)
+if ! "$TOP/scripts/build-kernel.sh" debug > "$OUT/logs/build-kernel.log" 2>&1; then
+	tail -20 "$OUT/logs/build-kernel.log"
+	failc "build the debug kernel (log: $OUT/logs/build-kernel.log)"
+	finish
+fi
+echo "check: debug kernel ready in $(( $(date +%s) - s ))s"
+if ! make -s tests > "$OUT/logs/build-tests.log" 2>&1; then
+	cat "$OUT/logs/build-tests.log"
+	failc "build the tests"
+	finish
+fi
+
+# ---- 1. the kselftest suites, in one boot of the debug kernel
+BINS=(mq_peek_smoke mq_peek_test mq_peek_test32)
+adds=(--add tests/run-in-vm.sh)
+for b in "${BINS[@]}"; do adds+=(--add "build/tests/$b"); done
+s=$(date +%s)
+scripts/vm --quiet --output "$OUT/logs/tests.out" "${adds[@]}" -- run-in-vm.sh "${BINS[@]}" \
+	2> "$OUT/logs/vm-tests.err"
+vmrc=$?
+grep -v -E '^#  RUN |^#  +OK |^# Starting|^TAP version|^1\.\.' "$OUT/logs/tests.out" 2>/dev/null || true
+for b in "${BINS[@]}"; do
+	tot=$(sed -n "/MQ-PEEK-TEST: begin $b\$/,/MQ-PEEK-TEST: end $b /p" "$OUT/logs/tests.out" 2>/dev/null |
+		grep -o '# Totals: pass:[0-9]* fail:[0-9]* xfail:[0-9]* xpass:[0-9]* skip:[0-9]* error:[0-9]*' | tail -1)
+	if [ -z "$tot" ]; then
+		failc "$b: no TAP totals (binary died or never ran)"
+		continue
+	fi
+	read -r p f xf xp sk er < <(echo "$tot" | grep -o '[0-9][0-9]*' | tr '\n' ' ')
+	passed=$((passed + p + xf))
+	failed=$((failed + f + xp + er))
+	skipped=$((skipped + sk))
+done
+if [ $vmrc = 125 ]; then
+	cat "$OUT/logs/vm-tests.err"
+	failc "test VM verdict: $(tail -1 "$OUT/logs/vm-tests.err")"
+else
+	pass "test VM verdict clean (no splat, no leak, sentinel seen) in $(( $(date +%s) - s ))s"
+fi
+
+# ---- 2. the harness itself: exit status and a verdict that can fail
+vm_expect() { # vm_expect DESC WANT_RC GREP [VM-OPTIONS] -- CMD...
+	local desc=$1 want=$2 pat=$3 rc
+	shift 3
+	scripts/vm --quiet "$@" 2> "$OUT/logs/vm-self.err"
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		failc "$desc: exit status $rc, expected $want"
+		cat "$OUT/logs/vm-self.err"
+	elif [ -n "$pat" ] && ! grep -q -E "$pat" "$OUT/logs/vm-self.err"; then
+		failc "$desc: verdict did not say /$pat/"
+		cat "$OUT/logs/vm-self.err"
+	else
+		pass "$desc"
+	fi
+}
+vm_expect "scripts/vm -- /bin/true exits 0" 0 "" -- /bin/true
+vm_expect "scripts/vm -- /bin/false exits 1" 1 "" -- /bin/false
+vm_expect "scripts/vm -- sh -c 'exit 7' exits 7" 7 "" -- sh -c 'exit 7'
+# A real WARN_ON in the guest kernel (LKDTM) must turn the run red.
+vm_expect "a WARN_ON in the guest fails the run" 125 "kernel reported: .*WARNING:" \
+	-- sh -c 'echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT'
+# A hang must fail the run by timeout, not block it.
+vm_expect "a hung command fails the run by timeout" 125 "no exit sentinel" \
+	--timeout 30 -- sleep 1000
+
+finish

@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mq_peek_test - functional tests of fcntl(F_MQ_PEEK) with mq_peek.ko loaded.
+ *
+ * The POSIX counterpart of tools/testing/selftests/ipc/msgque.c: fill queues,
+ * peek every message, check order, priorities and payloads against what
+ * mq_receive() then returns, and check that peeking changed nothing.
+ * Built twice: 64-bit and -m32 (the compat layout of struct mq_peek_attr).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mq_peek.h"
+
+/* Layout of struct msg_msg on x86 (48 bytes on 64-bit kernels). */
+#define PAGE_SZ		4096
+#define DATALEN_MSG	(PAGE_SZ - 48)
+#define DATALEN_SEG	(PAGE_SZ - 8)
+
+#if defined(__i386__)
+_Static_assert(sizeof(struct mq_peek_attr) == 16, "ILP32 layout");
+#else
+_Static_assert(sizeof(struct mq_peek_attr) == 24, "LP64 layout");
+#endif
+
+static long peek(int fd, int offset, void *buf, size_t len, unsigned int *prio)
+{
+	struct mq_peek_attr pa = {
+		.offset = offset, .msg_prio = 0xdeadbeef, .buf_len = len, .buf = buf,
+	};
+	long ret = fcntl(fd, F_MQ_PEEK, &pa);
+
+	if (prio)
+		*prio = pa.msg_prio;
+	return ret;
+}
+
+static long peek_err(int fd, int offset, void *buf, size_t len)
+{
+	return peek(fd, offset, buf, len, NULL) == -1 ? errno : 0;
+}
+
+static mqd_t open_queue(char *name, size_t namelen, long maxmsg, long msgsize)
+{
+	struct mq_attr attr = { .mq_maxmsg = maxmsg, .mq_msgsize = msgsize };
+	static int seq;
+
+	snprintf(name, namelen, "/mq_peek_test_%d_%d", getpid(), seq++);
+	mq_unlink(name);
+	return mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+}
+
+static int write_proc(const char *path, long value)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%ld\n", value) < 0;
+	return fclose(f) || ret ? -1 : 0;
+}
+
+/* Raise the mqueue limits so that big queues can be created (we are root). */
+static void raise_limits(long msg_max, long msgsize_max)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	setrlimit(RLIMIT_MSGQUEUE, &rl);
+	write_proc("/proc/sys/fs/mqueue/msg_max", msg_max);
+	write_proc("/proc/sys/fs/mqueue/msgsize_max", msgsize_max);
+}
+
+/* Deterministic payload byte @i of message @id. */
+static unsigned char pattern(unsigned int id, size_t i)
+{
+	return (unsigned char)(id * 131 + i * 7 + (i >> 12));
+}
+
+static void fill(unsigned char *buf, unsigned int id, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = pattern(id, i);
+}
+
+FIXTURE(queue) {
+	char name[64];
+	mqd_t fd;
+};
+
+FIXTURE_SETUP(queue)
+{
+	self->fd = open_queue(self->name, sizeof(self->name), 10, 1024);
+	ASSERT_NE(-1, self->fd) TH_LOG("mq_open: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(queue)
+{
+	mq_close(self->fd);
+	mq_unlink(self->name);
+}
+
+/* Peek order across mixed priorities is exactly mq_receive()'s order. */
+TEST_F(queue, order_matches_receive)
+{
+	static const unsigned int prios[] = { 3, 1, 3, 7, 0, 7, 2, 3, 0, 7 };
+	char peeked[10][16], got[16];
+	unsigned int pprio[10], rprio;
+	int n = 10;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(got, sizeof(got), "msg-%d", i);
+		ASSERT_EQ(0, mq_send(self->fd, got, strlen(got) + 1, prios[i]));
+	}
+	for (int i = 0; i < n; i++) {
+		memset(peeked[i], 0, sizeof(peeked[i]));
+		ASSERT_LT(0, peek(self->fd, i, peeked[i], sizeof(peeked[i]), &pprio[i]));
+	}
+	/* highest priority first, FIFO within a priority */
+	static const char * const expect[] = { "msg-3", "msg-5", "msg-9", "msg-0", "msg-2",
+					       "msg-7", "msg-6", "msg-1", "msg-4", "msg-8" };
+	for (int i = 0; i < n; i++) {
+		EXPECT_STREQ(expect[i], peeked[i]);
+		ASSERT_LT(0, mq_receive(self->fd, got, 1024, &rprio));
+		EXPECT_STREQ(got, peeked[i]);
+		EXPECT_EQ(rprio, pprio[i]);
+	}
+}
+
+TEST_F(queue, fifo_within_one_priority)
+{
+	char buf[32];
+	unsigned int prio;
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(buf, sizeof(buf), "fifo-%d", i);
+		ASSERT_EQ(0, mq_send(self->fd, buf, strlen(buf) + 1, 5));
+	}
+	for (int i = 0; i < 10; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "fifo-%d", i);
+		ASSERT_EQ((long)strlen(want) + 1, peek(self->fd, i, buf, sizeof(buf), &prio));
+		EXPECT_STREQ(want, buf);
+		EXPECT_EQ(5, prio);
+	}
+}
+
+TEST_F(queue, returns_bytes_copied_and_prio)
+{
+	char buf[64] = { 0 };
+	unsigned int prio = 0;
+
+	ASSERT_EQ(0, mq_send(self->fd, "hello", 5, 31));
+	EXPECT_EQ(5, peek(self->fd, 0, buf, sizeof(buf), &prio));
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	EXPECT_EQ(31, prio);
+	/* zero-length messages peek as 0 bytes */
+	ASSERT_EQ(0, mq_send(self->fd, "", 0, 0));
+	EXPECT_EQ(0, peek(self->fd, 1, buf, sizeof(buf), &prio));
+	EXPECT_EQ(0, prio);
+}
+
+/* A short buffer truncates silently; bytes past it are never written. */
+TEST_F(queue, truncation)
+{
+	unsigned char msg[100], buf[100];
+
+	fill(msg, 1, sizeof(msg));
+	ASSERT_EQ(0, mq_send(self->fd, (char *)msg, sizeof(msg), 1));
+	memset(buf, 0xa5, sizeof(buf));
+	EXPECT_EQ(10, peek(self->fd, 0, buf, 10, NULL));
+	EXPECT_EQ(0, memcmp(buf, msg, 10));
+	for (size_t i = 10; i < sizeof(buf); i++)
+		ASSERT_EQ(0xa5, buf[i]);
+	EXPECT_EQ(1, peek(self->fd, 0, buf, 1, NULL));
+}
+
+/* A buffer larger than the message: bytes past the message stay untouched. */
+TEST_F(queue, no_bytes_past_message)
+{
+	unsigned char buf[1024];
+
+	ASSERT_EQ(0, mq_send(self->fd, "abc", 3, 0));
+	memset(buf, 0x5a, sizeof(buf));
+	EXPECT_EQ(3, peek(self->fd, 0, buf, sizeof(buf), NULL));
+	for (size_t i = 3; i < sizeof(buf); i++)
+		ASSERT_EQ(0x5a, buf[i]);
+}
+
+/* buf == NULL && buf_len == 0: the full length, and the priority, no copy. */
+TEST_F(queue, length_query)
+{
+	unsigned char msg[777];
+	unsigned int prio = 0;
+	struct mq_attr before, after;
+
+	fill(msg, 2, sizeof(msg));
+	ASSERT_EQ(0, mq_send(self->fd, "x", 1, 2));
+	ASSERT_EQ(0, mq_send(self->fd, (char *)msg, sizeof(msg), 9));
+	ASSERT_EQ(0, mq_getattr(self->fd, &before));
+	EXPECT_EQ(777, peek(self->fd, 0, NULL, 0, &prio));
+	EXPECT_EQ(9, prio);
+	EXPECT_EQ(1, peek(self->fd, 1, NULL, 0, &prio));
+	EXPECT_EQ(2, prio);
+	EXPECT_EQ(ENOMSG, peek_err(self->fd, 2, NULL, 0));
+	ASSERT_EQ(0, mq_getattr(self->fd, &after));
+	EXPECT_EQ(before.mq_curmsgs, after.mq_curmsgs);
+}
+
+TEST_F(queue, enomsg)
+{
+	char buf[16];
+
+	EXPECT_EQ(ENOMSG, peek_err(self->fd, 0, buf, sizeof(buf)));
+	ASSERT_EQ(0, mq_send(self->fd, "a", 1, 0));
+	EXPECT_EQ(0, peek_err(self->fd, 0, buf, sizeof(buf)));
+	EXPECT_EQ(ENOMSG, peek_err(self->fd, 1, buf, sizeof(buf)));
+	EXPECT_EQ(ENOMSG, peek_err(self->fd, 0x7fffffff, buf, sizeof(buf)));
+}
+
+TEST_F(queue, einval)
+{
+	char buf[16];
+
+	ASSERT_EQ(0, mq_send(self->fd, "a", 1, 0));
+	EXPECT_EQ(EINVAL, peek_err(self->fd, -1, buf, sizeof(buf)));
+	EXPECT_EQ(EINVAL, peek_err(self->fd, INT32_MIN, buf, sizeof(buf)));
+	EXPECT_EQ(EINVAL, peek_err(self->fd, 0, buf, 0));		/* buf_len == 0 */
+	EXPECT_EQ(EINVAL, peek_err(self->fd, 0, NULL, sizeof(buf)));	/* buf == NULL */
+	EXPECT_EQ(EINVAL, peek_err(self->fd, -1, NULL, 0));	/* query, bad offset */
+}
+
+TEST_F(queue, efault)
+{
+	char *none = mmap(NULL, PAGE_SZ, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *ro = mmap(NULL, PAGE_SZ, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct mq_attr attr;
+
+	ASSERT_NE(MAP_FAILED, none);
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ(0, mq_send(self->fd, "abc", 3, 0));
+	/* unreadable attr */
+	errno = 0;
+	EXPECT_EQ(-1, fcntl(self->fd, F_MQ_PEEK, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	errno = 0;
+	EXPECT_EQ(-1, fcntl(self->fd, F_MQ_PEEK, none));
+	EXPECT_EQ(EFAULT, errno);
+	/* attr readable but msg_prio cannot be written back */
+	struct mq_peek_attr *rattr = (struct mq_peek_attr *)ro;
+
+	/* all zeroes: a length query of offset 0, whose msg_prio write-back faults */
+	errno = 0;
+	EXPECT_EQ(-1, fcntl(self->fd, F_MQ_PEEK, rattr));
+	EXPECT_EQ(EFAULT, errno);
+	/* unwritable and unmapped buffers */
+	EXPECT_EQ(EFAULT, peek_err(self->fd, 0, none, 16));
+	EXPECT_EQ(EFAULT, peek_err(self->fd, 0, ro, 16));
+	/* a kernel address is never written */
+	EXPECT_EQ(EFAULT, peek_err(self->fd, 0, (void *)(uintptr_t)-4096, 16));
+	ASSERT_EQ(0, mq_getattr(self->fd, &attr));
+	EXPECT_EQ(1, attr.mq_curmsgs);
+	munmap(none, PAGE_SZ);
+	munmap(ro, PAGE_SZ);
+}
+
+TEST(ebadf)
+{
+	char name[64], buf[16];
+	mqd_t q = open_queue(name, sizeof(name), 4, 64);
+	int p[2], fd;
+	char path[128];
+
+	ASSERT_NE(-1, q);
+	ASSERT_EQ(0, mq_send(q, "a", 1, 0));
+	/* not opened for reading */
+	mqd_t wo = mq_open(name, O_WRONLY);
+
+	ASSERT_NE(-1, wo);
+	EXPECT_EQ(EBADF, peek_err(wo, 0, buf, sizeof(buf)));
+	mq_close(wo);
+	mqd_t ro = mq_open(name, O_RDONLY);
+
+	ASSERT_NE(-1, ro);
+	EXPECT_EQ(0, peek_err(ro, 0, buf, sizeof(buf)));
+	mq_close(ro);
+	/* O_PATH descriptor of the queue */
+	snprintf(path, sizeof(path), "/dev/mqueue%s", name);
+	fd = open(path, O_PATH);
+	ASSERT_NE(-1, fd);
+	EXPECT_EQ(EBADF, peek_err(fd, 0, buf, sizeof(buf)));
+	close(fd);
+	/* the queue's file opened with open(2) is an mqueue file too */
+	fd = open(path, O_RDONLY);
+	ASSERT_NE(-1, fd);
+	EXPECT_EQ(0, peek_err(fd, 0, buf, sizeof(buf)));
+	close(fd);
+	/* not message queues */
+	ASSERT_EQ(0, pipe(p));
+	EXPECT_EQ(EBADF, peek_err(p[0], 0, buf, sizeof(buf)));
+	close(p[0]);
+	close(p[1]);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_NE(-1, fd);
+	EXPECT_EQ(EBADF, peek_err(fd, 0, buf, sizeof(buf)));
+	close(fd);
+	fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	ASSERT_NE(-1, fd);
+	EXPECT_EQ(EBADF, peek_err(fd, 0, buf, sizeof(buf)));
+	close(fd);
+	fd = open("/dev/mqueue", O_RDONLY | O_DIRECTORY);
+	ASSERT_NE(-1, fd);
+	EXPECT_EQ(EBADF, peek_err(fd, 0, buf, sizeof(buf)));
+	close(fd);
+	/* closed descriptor */
+	EXPECT_EQ(EBADF, peek_err(1000, 0, buf, sizeof(buf)));
+	mq_close(q);
+	mq_unlink(name);
+}
+
+/* Payload sizes around the segment boundaries of struct msg_msg. */
+TEST(segment_boundaries)
+{
+	static const size_t sizes[] = {
+		1, DATALEN_MSG - 1, DATALEN_MSG, DATALEN_MSG + 1,
+		DATALEN_MSG + DATALEN_SEG - 1, DATALEN_MSG + DATALEN_SEG,
+		DATALEN_MSG + DATALEN_SEG + 1, DATALEN_MSG + 2 * DATALEN_SEG + 17,
+		1 << 20,
+	};
+	const size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	const size_t max = 1 << 20;
+	unsigned char *msg = malloc(max), *buf = malloc(max + 16);
+	char name[64];
+	mqd_t q;
+
+	ASSERT_NE(NULL, msg);
+	ASSERT_NE(NULL, buf);
+	raise_limits(64, 16 << 20);
+	q = open_queue(name, sizeof(name), n, max);
+	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
+	for (size_t i = 0; i < n; i++) {
+		fill(msg, i, sizes[i]);
+		ASSERT_EQ(0, mq_send(q, (char *)msg, sizes[i], 0));
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t cut = sizes[i] > 2 ? sizes[i] / 2 + 1 : 1;
+
+		fill(msg, i, sizes[i]);
+		memset(buf, 0xee, max + 16);
+		ASSERT_EQ((long)sizes[i], peek(q, i, buf, max + 16, NULL));
+		ASSERT_EQ(0, memcmp(buf, msg, sizes[i])) TH_LOG("size %zu", sizes[i]);
+		ASSERT_EQ(0xee, buf[sizes[i]]);
+		/* a prefix ending inside a later segment */
+		memset(buf, 0xee, max + 16);
+		ASSERT_EQ((long)cut, peek(q, i, buf, cut, NULL));
+		ASSERT_EQ(0, memcmp(buf, msg, cut));
+		ASSERT_EQ(0xee, buf[cut]);
+		EXPECT_EQ((long)sizes[i], peek(q, i, NULL, 0, NULL));
+	}
+	for (size_t i = 0; i < n; i++) {
+		fill(msg, i, sizes[i]);
+		ASSERT_EQ((long)sizes[i], mq_receive(q, (char *)buf, max, NULL));
+		ASSERT_EQ(0, memcmp(buf, msg, sizes[i]));
+	}
+	mq_close(q);
+	mq_unlink(name);
+	free(msg);
+	free(buf);
+}
+
+/* The largest message the kernel allows (HARD_MSGSIZEMAX, 16 MiB). */
+TEST(sixteen_mib)
+{
+	const size_t sz = 16 << 20;
+	unsigned char *msg = malloc(sz), *buf = malloc(sz);
+	char name[64];
+	unsigned int prio;
+	mqd_t q;
+
+	ASSERT_NE(NULL, msg);
+	ASSERT_NE(NULL, buf);
+	raise_limits(64, sz);
+	q = open_queue(name, sizeof(name), 1, sz);
+	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
+	fill(msg, 16, sz);
+	ASSERT_EQ(0, mq_send(q, (char *)msg, sz, 77));
+	ASSERT_EQ((long)sz, peek(q, 0, buf, sz, &prio));
+	EXPECT_EQ(77, prio);
+	EXPECT_EQ(0, memcmp(buf, msg, sz));
+	/* a buffer larger than mq_msgsize is fine: the copy is bounded by it */
+	EXPECT_EQ((long)sz, peek(q, 0, NULL, 0, NULL));
+	ASSERT_EQ((long)sz, mq_receive(q, (char *)buf, sz, NULL));
+	EXPECT_EQ(0, memcmp(buf, msg, sz));
+	mq_close(q);
+	mq_unlink(name);
+	free(msg);
+	free(buf);
+}
+
+/* HARD_MSGMAX messages; sampled offsets (a full dump is the benchmark's job). */
+TEST(full_queue_65536)
+{
+	const int n = 65536, nprio = 7;
+	char name[64], buf[16];
+	unsigned int prio;
+	int counts[7] = { 0 };
+	mqd_t q;
+
+	raise_limits(n, 8192);
+	q = open_queue(name, sizeof(name), n, sizeof(uint32_t));
+	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
+	for (uint32_t i = 0; i < (uint32_t)n; i++) {
+		ASSERT_EQ(0, mq_send(q, (char *)&i, sizeof(i), i % nprio));
+		counts[i % nprio]++;
+	}
+	/* receive order: priority nprio-1 first; within one, ascending i */
+	for (int k = 0; k < 200; k++) {
+		int idx = k < 100 ? k * (n / 100) + k : n - 1 - (k - 100);
+		int rest = idx, p = nprio - 1;
+		uint32_t want, got = 0;
+
+		while (rest >= counts[p])
+			rest -= counts[p--];
+		want = (uint32_t)(rest * nprio + p);
+		ASSERT_EQ(4, peek(q, idx, &got, sizeof(got), &prio));
+		ASSERT_EQ(want, got) TH_LOG("offset %d", idx);
+		ASSERT_EQ((unsigned int)p, prio);
+	}
+	EXPECT_EQ(ENOMSG, peek_err(q, n, buf, sizeof(buf)));
+	mq_close(q);
+	mq_unlink(name);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The queue's status line (QSIZE, NOTIFY, SIGNO, NOTIFY_PID), read through the
+ * queue descriptor itself: closing any other descriptor of the queue would
+ * drop our own mq_notify() registration (mqueue_flush_file()).
+ */
+static char *status_line(mqd_t q, char *buf, size_t len)
+{
+	ssize_t n = pread(q, buf, len - 1, 0);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = 0;
+	return buf;
+}
+
+/* Peeking changes nothing: attributes, contents, timestamps, notification. */
+TEST(queue_unchanged)
+{
+	char name[64], path[128], info1[256], info2[256], buf[64];
+	struct mq_attr a1, a2;
+	struct stat s1, s2;
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
+	mqd_t q = open_queue(name, sizeof(name), 8, 64);
+
+	ASSERT_NE(-1, q);
+	signal(SIGUSR1, on_signal);
+	for (int i = 0; i < 5; i++)
+		ASSERT_EQ(0, mq_send(q, "payload", 7 + i % 2, i));
+	snprintf(path, sizeof(path), "/dev/mqueue%s", name);
+	ASSERT_EQ(0, mq_notify(q, &sev));
+	ASSERT_EQ(0, mq_getattr(q, &a1));
+	ASSERT_EQ(0, stat(path, &s1));
+	ASSERT_NE(NULL, status_line(q, info1, sizeof(info1)));
+	usleep(20000);	/* so a timestamp update would be visible */
+	for (int r = 0; r < 50; r++)
+		for (int i = 0; i < 6; i++)
+			peek(q, i, buf, sizeof(buf), NULL);
+	ASSERT_EQ(0, mq_getattr(q, &a2));
+	ASSERT_EQ(0, stat(path, &s2));
+	ASSERT_NE(NULL, status_line(q, info2, sizeof(info2)));
+	EXPECT_EQ(a1.mq_curmsgs, a2.mq_curmsgs);
+	EXPECT_EQ(a1.mq_flags, a2.mq_flags);
+	EXPECT_STREQ(info1, info2);	/* QSIZE and NOTIFY fields */
+	EXPECT_EQ(s1.st_mtim.tv_sec, s2.st_mtim.tv_sec);
+	EXPECT_EQ(s1.st_mtim.tv_nsec, s2.st_mtim.tv_nsec);
+	EXPECT_EQ(s1.st_atim.tv_nsec, s2.st_atim.tv_nsec);
+	EXPECT_EQ(s1.st_ctim.tv_nsec, s2.st_ctim.tv_nsec);
+	/* the registration is still armed: a second one is refused */
+	errno = 0;
+	EXPECT_EQ(-1, mq_notify(q, &sev));
+	EXPECT_EQ(EBUSY, errno);
+	/* contents and order are intact */
+	for (int i = 4; i >= 0; i--) {
+		unsigned int prio;
+
+		ASSERT_EQ(7 + i % 2, mq_receive(q, buf, sizeof(buf), &prio));
+		EXPECT_EQ((unsigned int)i, prio);
+	}
+	mq_close(q);
+	mq_unlink(name);
+}
+
+struct sender {
+	mqd_t q;
+	volatile int done;
+};
+
+static void *blocked_sender(void *arg)
+{
+	struct sender *s = arg;
+
+	mq_send(s->q, "late", 4, 0);
+	s->done = 1;
+	return NULL;
+}
+
+/* A sender blocked on a full queue is not woken by peeks. */
+TEST(blocked_sender_stays_blocked)
+{
+	char name[64], buf[16];
+	struct sender s = { 0 };
+	pthread_t t;
+
+	s.q = open_queue(name, sizeof(name), 2, 16);
+	ASSERT_NE(-1, s.q);
+	ASSERT_EQ(0, mq_send(s.q, "a", 1, 0));
+	ASSERT_EQ(0, mq_send(s.q, "b", 1, 0));
+	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_sender, &s));
+	usleep(100000);
+	for (int i = 0; i < 100; i++)
+		peek(s.q, i % 2, buf, sizeof(buf), NULL);
+	usleep(100000);
+	EXPECT_EQ(0, s.done);
+	ASSERT_EQ(1, mq_receive(s.q, buf, sizeof(buf), NULL));
+	pthread_join(t, NULL);
+	EXPECT_EQ(1, s.done);
+	EXPECT_EQ(4, peek(s.q, 1, buf, sizeof(buf), NULL));
+	mq_close(s.q);
+	mq_unlink(name);
+}
+
+TEST_HARNESS_MAIN
