@@ -33,20 +33,37 @@
 //! }
 //! ```
 //!
-//! Beyond the RFC it reads the 32-bit layout of `struct mq_peek_attr` for compat callers,
-//! and `buf == NULL && buf_len == 0` returns the full length of the message.
+//! Beyond the RFC:
+//! - the 32-bit layout of `struct mq_peek_attr` is read for compat callers;
+//! - `buf == NULL && buf_len == 0` returns the full length of the message;
+//! - a dump (offsets 0, 1, ..., n-1, or the reverse) costs O(n), not O(n²): the position of
+//!   the last peek is kept per queue and reused while the queue's generation and
+//!   modification count (added by the dev-kernel series) are unchanged;
+//! - `info->lock` is never held for more than one [`CHUNK`] of copying: a longer message is
+//!   copied in chunks, the lock dropped in between, and the copy restarted if the queue
+//!   changed meanwhile (`EAGAIN` after [`MAX_RESTARTS`]).
 //!
-//! The queue is never changed: the message is copied into a kernel buffer under the
-//! queue's spinlock with plain memory copies, the lock is dropped, and only then is user
-//! memory touched.  Nothing is woken, no notification fires, no timestamp moves.
+//! The queue is never changed: messages are copied into a kernel buffer under the queue's
+//! spinlock with plain memory copies, the lock is dropped, and only then is user memory
+//! touched.  Nothing is woken, no notification fires, no timestamp moves.
+//!
+//! Counters are in `/sys/kernel/debug/mq_peek/` (calls, cursor hits, list steps walked,
+//! restarts, the longest single hold of a queue's lock in nanoseconds); writing 0 resets.
+//! Writing 0 to `use_cursor` there makes every peek walk from the head, as the RFC's
+//! implementation does; `make bench` uses it to measure both algorithms in one run.
 
-use core::mem::{offset_of, size_of};
+use core::{
+    mem::{offset_of, size_of},
+    sync::atomic::{AtomicPtr, Ordering},
+};
 use kernel::{
     alloc::KVVec,
     bindings,
     error::to_result,
     ffi::{c_long, c_void},
+    new_spinlock,
     prelude::*,
+    sync::SpinLock,
     uaccess::{UserPtr, UserSlice},
 };
 
@@ -58,10 +75,24 @@ module! {
     license: "GPL",
 }
 
-/// The registered provider; unregistered when the module is dropped.
+/// The most bytes copied in one hold of a queue's lock.
+pub const CHUNK: usize = 64 * 1024;
+
+/// How often a chunked copy restarts because the queue changed before it gives up.
+pub const MAX_RESTARTS: u32 = 16;
+
+/// The registered provider, the cursor table and the debugfs files; torn down in `Drop`.
 struct MqPeek {
     ops: Pin<KBox<Provider>>,
+    cursors: *mut Cursors,
+    debugfs: stats::Debugfs,
 }
+
+// SAFETY: `cursors` is owned by this struct and only freed in `Drop`; shared access goes
+// through `CURSORS`, whose users are all done by then (see `Drop`).
+unsafe impl Send for MqPeek {}
+// SAFETY: `MqPeek` itself is never used through a shared reference.
+unsafe impl Sync for MqPeek {}
 
 /// The `struct mq_peek_ops` handed to the core.
 struct Provider(bindings::mq_peek_ops);
@@ -72,20 +103,42 @@ unsafe impl Send for Provider {}
 // SAFETY: As above, shared references only ever read it.
 unsafe impl Sync for Provider {}
 
+/// The cursor table while the module is loaded, else null.
+static CURSORS: AtomicPtr<Cursors> = AtomicPtr::new(core::ptr::null_mut());
+
 impl kernel::Module for MqPeek {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let ops = KBox::pin(
-            Provider(bindings::mq_peek_ops {
-                owner: module.as_ptr(),
-                peek: Some(peek_callback),
-            }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: `ops` is pinned in a heap allocation that `Drop` frees only after
-        // `mq_peek_unregister()` has returned, after which the core no longer uses it.
-        to_result(unsafe { bindings::mq_peek_register(&ops.0) })?;
+        let cursors = KBox::into_raw(Cursors::new()?);
+        CURSORS.store(cursors, Ordering::Release);
+        let register = || -> Result<Pin<KBox<Provider>>> {
+            let ops = KBox::pin(
+                Provider(bindings::mq_peek_ops {
+                    owner: module.as_ptr(),
+                    peek: Some(peek_callback),
+                }),
+                GFP_KERNEL,
+            )?;
+            // SAFETY: `ops` is pinned in a heap allocation that `Drop` frees only after
+            // `mq_peek_unregister()` has returned, after which the core no longer uses it.
+            to_result(unsafe { bindings::mq_peek_register(&ops.0) })?;
+            Ok(ops)
+        };
+        let ops = match register() {
+            Ok(ops) => ops,
+            Err(e) => {
+                CURSORS.store(core::ptr::null_mut(), Ordering::Release);
+                // SAFETY: `cursors` came from `KBox::into_raw` above and, with no provider
+                // registered, nobody else can have seen it.
+                drop(unsafe { KBox::from_raw(cursors) });
+                return Err(e);
+            }
+        };
         pr_info!("F_MQ_PEEK provider registered\n");
-        Ok(MqPeek { ops })
+        Ok(MqPeek {
+            ops,
+            cursors,
+            debugfs: stats::Debugfs::new(),
+        })
     }
 }
 
@@ -94,7 +147,17 @@ impl Drop for MqPeek {
         // SAFETY: `self.ops` was registered in `init`; unregistering waits until no caller
         // can still reach it.
         unsafe { bindings::mq_peek_unregister(&self.ops.0) };
-        pr_info!("F_MQ_PEEK provider unregistered\n");
+        // Module exit runs only when no call holds a reference to this module, and no new
+        // call can find the provider any more: nobody uses the cursor table now.
+        CURSORS.store(core::ptr::null_mut(), Ordering::Release);
+        // SAFETY: `self.cursors` came from `KBox::into_raw` in `init`; see above.
+        drop(unsafe { KBox::from_raw(self.cursors) });
+        self.debugfs.remove();
+        pr_info!(
+            "F_MQ_PEEK provider unregistered ({} calls, longest lock hold {} ns)\n",
+            stats::CALLS.load(Ordering::Relaxed),
+            stats::MAX_HOLD_NS.load(Ordering::Relaxed)
+        );
     }
 }
 
@@ -204,6 +267,7 @@ fn peek(q: &queue::Queue, uattr: UserPtr, compat: bool) -> Result<usize> {
     if !length_query && (req.buf == 0 || req.buf_len == 0) {
         return Err(EINVAL);
     }
+    stats::CALLS.fetch_add(1, Ordering::Relaxed);
 
     // Allocate before locking: no message is longer than mq_msgsize, which is fixed when
     // the queue is created.  Accounted to the caller's memory cgroup.
@@ -214,15 +278,19 @@ fn peek(q: &queue::Queue, uattr: UserPtr, compat: bool) -> Result<usize> {
     };
     let mut kbuf = KVVec::<u8>::with_capacity(want, GFP_KERNEL_ACCOUNT)?;
 
-    let (prio, len) = {
-        let locked = q.lock();
-        let msg = locked.nth(index).ok_or(enomsg())?;
-        if !length_query {
-            msg.copy_prefix(&mut kbuf, want);
+    let mut restarts = 0;
+    let (prio, len) = loop {
+        if let Some(found) = copy_message(q, index, want, &mut kbuf)? {
+            break found;
         }
-        (msg.priority(), msg.len())
-    }; // `info->lock` is released here, before any user access.
+        stats::RESTARTS.fetch_add(1, Ordering::Relaxed);
+        restarts += 1;
+        if restarts >= MAX_RESTARTS {
+            return Err(EAGAIN);
+        }
+    };
 
+    // No lock is held from here on: user memory may fault and sleep.
     let ret = if length_query {
         len
     } else {
@@ -235,14 +303,181 @@ fn peek(q: &queue::Queue, uattr: UserPtr, compat: bool) -> Result<usize> {
     Ok(ret)
 }
 
+/// Copies the first `want` bytes of the message at `index` into `out`, holding the queue's
+/// lock for at most [`CHUNK`] bytes of copying at a time.  Returns its priority and full
+/// length, or `None` if the queue changed between two chunks (the message may be gone).
+fn copy_message(
+    q: &queue::Queue,
+    index: usize,
+    want: usize,
+    out: &mut KVVec<u8>,
+) -> Result<Option<(u32, usize)>> {
+    // SAFETY: Shrinking the length of a vector of bytes (which need no drop) is sound.
+    unsafe { out.set_len(0) };
+    let (saved, prio, len, total) = {
+        let locked = q.lock();
+        let pos = find(&locked, index).ok_or_else(enomsg)?;
+        let msg = pos.msg();
+        let total = want.min(msg.len());
+        msg.copy_range(out, 0, total.min(CHUNK));
+        (pos.save(index), msg.priority(), msg.len(), total)
+    };
+    while out.len() < total {
+        let locked = q.lock();
+        let Some(pos) = locked.resume(&saved) else {
+            return Ok(None);
+        };
+        let from = out.len();
+        pos.msg().copy_range(out, from, (total - from).min(CHUNK));
+    }
+    Ok(Some((prio, len)))
+}
+
 fn enomsg() -> Error {
     Error::from_errno(-(bindings::ENOMSG as i32))
 }
 
+/// Finds the message at `index` from whichever is nearest: the head, the tail, or the
+/// position of the previous peek of this queue if the queue has not changed since.
+fn find<'l, 'q>(locked: &'l queue::Locked<'q>, index: usize) -> Option<queue::Pos<'l, 'q>> {
+    let n = locked.len();
+    if index >= n {
+        return None;
+    }
+    let cursors = CURSORS.load(Ordering::Acquire);
+    // SAFETY: The table outlives every call of the provider (see `MqPeek::drop`).
+    let slot = unsafe { cursors.as_ref() }.map(|c| c.slot(locked.id()));
+    let saved = slot.and_then(|s| *s.lock());
+
+    let mut start = (index, locked.first()?, 0usize);
+    let shortcuts = stats::USE_CURSOR.load(Ordering::Relaxed) != 0;
+    if shortcuts && n - 1 - index < start.0 {
+        start = (n - 1 - index, locked.last()?, n - 1);
+    }
+    if let Some(s) = saved.filter(|_| shortcuts) {
+        if let Some(p) = locked.resume(&s) {
+            let d = index.abs_diff(s.index);
+            if d < start.0 {
+                start = (d, p, s.index);
+                stats::CURSOR_HITS.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let (steps, mut pos, mut at) = start;
+    while at < index {
+        pos = pos.next()?;
+        at += 1;
+    }
+    while at > index {
+        pos = pos.prev()?;
+        at -= 1;
+    }
+    stats::STEPS.fetch_add(steps as u64, Ordering::Relaxed);
+    if let Some(slot) = slot {
+        *slot.lock() = Some(pos.save(index));
+    }
+    Some(pos)
+}
+
+/// The last position peeked in up to [`Cursors::SLOTS`] queues, by hash of the queue.
+struct Cursors {
+    slots: KVec<Pin<KBox<SpinLock<Option<queue::SavedPos>>>>>,
+}
+
+impl Cursors {
+    const SLOTS: usize = 64;
+
+    fn new() -> Result<KBox<Cursors>> {
+        let mut slots = KVec::with_capacity(Self::SLOTS, GFP_KERNEL)?;
+        for _ in 0..Self::SLOTS {
+            slots.push(
+                KBox::pin_init(new_spinlock!(None, "mq_peek_cursor"), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(KBox::new(Cursors { slots }, GFP_KERNEL)?)
+    }
+
+    /// A queue's slot.  Taken only inside that queue's `info->lock`, never two at once.
+    fn slot(&self, id: usize) -> &SpinLock<Option<queue::SavedPos>> {
+        // Fibonacci hashing of the queue's address.
+        let h = id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (usize::BITS - 6);
+        &self.slots[h % Self::SLOTS]
+    }
+}
+
+/// Counters, readable in `/sys/kernel/debug/mq_peek/`.
+mod stats {
+    use core::sync::atomic::{AtomicU64, Ordering};
+    use kernel::bindings;
+    #[cfg(CONFIG_DEBUG_FS)]
+    use kernel::{c_str, str::CStr};
+
+    pub(crate) static CALLS: AtomicU64 = AtomicU64::new(0);
+    pub(crate) static CURSOR_HITS: AtomicU64 = AtomicU64::new(0);
+    pub(crate) static STEPS: AtomicU64 = AtomicU64::new(0);
+    pub(crate) static RESTARTS: AtomicU64 = AtomicU64::new(0);
+    pub(crate) static MAX_HOLD_NS: AtomicU64 = AtomicU64::new(0);
+    /// 0 makes every peek walk from the head, as the RFC does (for `make bench`).
+    pub(crate) static USE_CURSOR: AtomicU64 = AtomicU64::new(1);
+
+    /// Records one hold of a queue's lock.
+    pub(crate) fn hold(ns: u64) {
+        MAX_HOLD_NS.fetch_max(ns, Ordering::Relaxed);
+    }
+
+    /// The debugfs directory (`/sys/kernel/debug/mq_peek/`).
+    pub(crate) struct Debugfs(*mut bindings::dentry);
+
+    impl Debugfs {
+        #[cfg(CONFIG_DEBUG_FS)]
+        pub(crate) fn new() -> Debugfs {
+            let files: [(&CStr, &AtomicU64); 6] = [
+                (c_str!("use_cursor"), &USE_CURSOR),
+                (c_str!("calls"), &CALLS),
+                (c_str!("cursor_hits"), &CURSOR_HITS),
+                (c_str!("steps"), &STEPS),
+                (c_str!("restarts"), &RESTARTS),
+                (c_str!("max_hold_ns"), &MAX_HOLD_NS),
+            ];
+            let root = core::ptr::null_mut();
+            // SAFETY: The name is a valid C string; a null parent means the debugfs root.
+            let dir =
+                unsafe { bindings::debugfs_create_dir(c_str!("mq_peek").as_char_ptr(), root) };
+            for (name, value) in files {
+                // SAFETY: `value` is a static, so it outlives the file, which `remove`
+                // deletes at module exit.  debugfs reads and writes the u64 with plain
+                // accesses, which on x86-64 are as atomic as `AtomicU64`'s.  With an error
+                // pointer as parent the call does nothing.
+                unsafe {
+                    bindings::debugfs_create_u64(name.as_char_ptr(), 0o600, dir, value.as_ptr())
+                };
+            }
+            Debugfs(dir)
+        }
+
+        #[cfg(CONFIG_DEBUG_FS)]
+        pub(crate) fn remove(&mut self) {
+            // SAFETY: `self.0` came from `debugfs_create_dir` (an error pointer is ignored).
+            unsafe { bindings::debugfs_remove(self.0) };
+            self.0 = core::ptr::null_mut();
+        }
+
+        #[cfg(not(CONFIG_DEBUG_FS))]
+        pub(crate) fn new() -> Debugfs {
+            Debugfs(core::ptr::null_mut())
+        }
+
+        #[cfg(not(CONFIG_DEBUG_FS))]
+        pub(crate) fn remove(&mut self) {}
+    }
+}
+
 /// The raw view of a queue: the only place that touches C structures directly.
 mod queue {
-    use core::{marker::PhantomData, mem::size_of, ptr::NonNull};
-    use kernel::{alloc::KVVec, bindings, container_of, prelude::*};
+    use super::stats;
+    use core::{mem::size_of, ptr::NonNull};
+    use kernel::{alloc::KVVec, bindings, container_of, prelude::*, time::Ktime};
 
     /// An open POSIX message queue, valid while the caller's file reference is held.
     pub(crate) struct Queue {
@@ -279,61 +514,218 @@ mod queue {
         /// Takes `info->lock`; it is released when the guard is dropped.
         pub(crate) fn lock(&self) -> Locked<'_> {
             // SAFETY: `info` is valid (type invariant) and its lock is initialised.
-            unsafe { bindings::spin_lock(&mut (*self.info.as_ptr()).lock) };
-            Locked { q: self }
+            unsafe { bindings::spin_lock(core::ptr::addr_of_mut!((*self.info.as_ptr()).lock)) };
+            Locked {
+                q: self,
+                since: Ktime::ktime_get(),
+            }
         }
     }
 
     /// `info->lock` is held for the lifetime of this guard.
-    pub(crate) struct Locked<'a> {
-        q: &'a Queue,
+    pub(crate) struct Locked<'q> {
+        q: &'q Queue,
+        since: Ktime,
     }
 
     impl Drop for Locked<'_> {
         fn drop(&mut self) {
+            let held = (Ktime::ktime_get() - self.since).to_ns();
             // SAFETY: The lock was taken by `Queue::lock` and is released exactly once.
-            unsafe { bindings::spin_unlock(&mut (*self.q.info.as_ptr()).lock) };
+            unsafe { bindings::spin_unlock(core::ptr::addr_of_mut!((*self.q.info.as_ptr()).lock)) };
+            stats::hold(u64::try_from(held).unwrap_or(0));
         }
     }
 
-    impl<'a> Locked<'a> {
-        /// The message at `index` in receive order: the tree holds one node per
-        /// priority, highest rightmost; each node lists its messages oldest first.
-        pub(crate) fn nth(&self, mut index: usize) -> Option<Msg<'_>> {
-            let info = self.q.info.as_ptr();
-            // SAFETY: The lock is held, so the tree, its nodes and their message lists
-            // are stable; every pointer followed below is a live node or message.
+    /// What identifies the state of a queue's message tree.  Equal versions, read under
+    /// the lock, mean the tree has not been modified in between: `generation` is unique to
+    /// one queue among all queues ever created (so a new queue at a freed queue's address
+    /// cannot match), `mod_seq` counts every insertion and removal.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    struct Version {
+        info: usize,
+        generation: u64,
+        mod_seq: u64,
+    }
+
+    /// A position saved for a later hold of the lock; see [`Locked::resume`].
+    #[derive(Clone, Copy)]
+    pub(crate) struct SavedPos {
+        version: Version,
+        node: *mut bindings::rb_node,
+        link: *mut bindings::list_head,
+        pub(crate) index: usize,
+    }
+
+    // SAFETY: The pointers in a `SavedPos` are only dereferenced after `Locked::resume`
+    // has proved, under the queue's lock, that they still point into that queue's tree;
+    // which thread carries them around does not matter.
+    unsafe impl Send for SavedPos {}
+
+    /// A message in the tree of a locked queue: its priority node and its list entry.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Pos<'l, 'q> {
+        locked: &'l Locked<'q>,
+        node: *mut bindings::rb_node,
+        link: *mut bindings::list_head,
+    }
+
+    /// The `msg_list` head of the tree node `rb`.
+    ///
+    /// # Safety
+    ///
+    /// `rb` must be the `rb_node` of a live `posix_msg_tree_node`.
+    unsafe fn list_of(rb: *mut bindings::rb_node) -> *mut bindings::list_head {
+        // SAFETY: Per the requirements, `rb` is embedded in a `posix_msg_tree_node`.
+        let node = unsafe { container_of!(rb, bindings::posix_msg_tree_node, rb_node) };
+        // SAFETY: `node` is live; this only computes a field address.
+        unsafe { core::ptr::addr_of!((*node).msg_list).cast_mut() }
+    }
+
+    impl<'q> Locked<'q> {
+        fn info(&self) -> *mut bindings::mqueue_inode_info {
+            self.q.info.as_ptr()
+        }
+
+        /// Identifies the queue (its address) for the cursor table.
+        pub(crate) fn id(&self) -> usize {
+            self.info() as usize
+        }
+
+        fn version(&self) -> Version {
+            let info = self.info();
+            // SAFETY: The lock is held, so the fields are stable.
             unsafe {
-                if index >= usize::try_from((*info).attr.mq_curmsgs).unwrap_or(0) {
-                    return None;
+                Version {
+                    info: info as usize,
+                    generation: (*info).generation,
+                    mod_seq: (*info).mod_seq,
                 }
-                let mut rb = (*info).msg_tree_rightmost;
-                while !rb.is_null() {
-                    let node = container_of!(rb, bindings::posix_msg_tree_node, rb_node);
-                    let head: *const bindings::list_head = &(*node).msg_list;
-                    let mut pos = (*head).next as *const bindings::list_head;
-                    while pos != head {
-                        if index == 0 {
-                            let msg = container_of!(pos, bindings::msg_msg, m_list);
-                            return Some(Msg {
-                                msg,
-                                _lock: PhantomData,
-                            });
-                        }
-                        index -= 1;
-                        pos = (*pos).next;
+            }
+        }
+
+        /// The number of queued messages (`mq_curmsgs`).
+        pub(crate) fn len(&self) -> usize {
+            // SAFETY: The lock is held.
+            usize::try_from(unsafe { (*self.info()).attr.mq_curmsgs }).unwrap_or(0)
+        }
+
+        /// The first message with a non-empty list, starting at tree node `rb` and moving
+        /// towards lower priorities (`rb_prev`) or higher ones (`rb_next`).  Nodes are
+        /// never empty in practice; `msg_get()` still copes with one, and so do we.
+        fn scan(&self, mut rb: *mut bindings::rb_node, downwards: bool) -> Option<Pos<'_, 'q>> {
+            while !rb.is_null() {
+                // SAFETY: The lock is held and `rb` is a node of this queue's tree, so it
+                // is live, and so are its list and the messages on it.
+                unsafe {
+                    let head = list_of(rb);
+                    if (*head).next != head {
+                        let link = if downwards {
+                            (*head).next
+                        } else {
+                            (*head).prev
+                        };
+                        return Some(Pos {
+                            locked: self,
+                            node: rb,
+                            link,
+                        });
                     }
-                    rb = bindings::rb_prev(rb);
+                    rb = if downwards {
+                        bindings::rb_prev(rb)
+                    } else {
+                        bindings::rb_next(rb)
+                    };
                 }
             }
             None
         }
+
+        /// The message `mq_receive()` would return next: highest priority, oldest.
+        pub(crate) fn first(&self) -> Option<Pos<'_, 'q>> {
+            // SAFETY: The lock is held; the field is the tree's cached rightmost node.
+            self.scan(unsafe { (*self.info()).msg_tree_rightmost }, true)
+        }
+
+        /// The message `mq_receive()` would return last: lowest priority, newest.
+        pub(crate) fn last(&self) -> Option<Pos<'_, 'q>> {
+            // SAFETY: The lock is held; `rb_first` only reads the tree.
+            self.scan(
+                unsafe { bindings::rb_first(core::ptr::addr_of!((*self.info()).msg_tree)) },
+                false,
+            )
+        }
+
+        /// Turns a saved position back into a live one if the tree has not changed since
+        /// it was saved, else `None`.
+        pub(crate) fn resume(&self, saved: &SavedPos) -> Option<Pos<'_, 'q>> {
+            // Unchanged version: the node and the message it recorded are still in the
+            // tree, since nothing was inserted or removed, and this is the same queue.
+            (self.version() == saved.version).then_some(Pos {
+                locked: self,
+                node: saved.node,
+                link: saved.link,
+            })
+        }
+    }
+
+    impl<'l, 'q> Pos<'l, 'q> {
+        /// The next message in receive order.
+        pub(crate) fn next(self) -> Option<Pos<'l, 'q>> {
+            // SAFETY: `self` points into the tree of the queue whose lock `self.locked`
+            // holds (it was found or resumed under it), so node and list entry are live.
+            unsafe {
+                let head = list_of(self.node);
+                if (*self.link).next != head {
+                    return Some(Pos {
+                        link: (*self.link).next,
+                        ..self
+                    });
+                }
+                self.locked.scan(bindings::rb_prev(self.node), true)
+            }
+        }
+
+        /// The previous message in receive order.
+        pub(crate) fn prev(self) -> Option<Pos<'l, 'q>> {
+            // SAFETY: As in `next`.
+            unsafe {
+                let head = list_of(self.node);
+                if (*self.link).prev != head {
+                    return Some(Pos {
+                        link: (*self.link).prev,
+                        ..self
+                    });
+                }
+                self.locked.scan(bindings::rb_next(self.node), false)
+            }
+        }
+
+        /// Saves this position (the message at `index`) for a later hold of the lock.
+        pub(crate) fn save(&self, index: usize) -> SavedPos {
+            SavedPos {
+                version: self.locked.version(),
+                node: self.node,
+                link: self.link,
+                index,
+            }
+        }
+
+        /// The message at this position.
+        pub(crate) fn msg(&self) -> Msg<'l> {
+            // SAFETY: `link` is the `m_list` of a live `msg_msg` on this queue.
+            let msg = unsafe { container_of!(self.link, bindings::msg_msg, m_list) };
+            Msg {
+                msg,
+                _locked: core::marker::PhantomData,
+            }
+        }
     }
 
     /// A queued message, borrowed from a locked queue.
-    pub(crate) struct Msg<'a> {
+    pub(crate) struct Msg<'l> {
         msg: *const bindings::msg_msg,
-        _lock: PhantomData<&'a Locked<'a>>,
+        _locked: core::marker::PhantomData<&'l ()>,
     }
 
     impl Msg<'_> {
@@ -351,28 +743,36 @@ mod queue {
             unsafe { (*self.msg).m_ts }
         }
 
-        /// Appends the first `min(n, len)` payload bytes to `out`, which must have room
-        /// for them.  Plain memory copies only: this runs under a spinlock.
-        pub(crate) fn copy_prefix(&self, out: &mut KVVec<u8>, n: usize) {
-            let mut left = n.min(self.len()).min(out.capacity() - out.len());
+        /// Appends payload bytes `from..from + n` (clamped to the message) to `out`, which
+        /// must have room for them.  Plain memory copies only: this runs under a spinlock.
+        pub(crate) fn copy_range(&self, out: &mut KVVec<u8>, from: usize, n: usize) {
+            let end = from
+                .saturating_add(n)
+                .min(self.len())
+                .min(from + (out.capacity() - out.len()));
+            let (mut at, mut left) = (from, end.saturating_sub(from));
             // SAFETY: The message is live (lock held).  Its payload is `m_ts` bytes: the
             // first `DATALEN_MSG` right after the `msg_msg` header, the rest in the chain
             // of `msg_msgseg`s, each holding up to `DATALEN_SEG` bytes after its header.
-            // We never read more than `m_ts` bytes in total, so every segment we follow
-            // exists.  `out` has room for `left` more bytes, checked above.
+            // We never read past byte `m_ts`, so every segment we follow exists.  `out`
+            // has room for `left` more bytes, checked above.
             unsafe {
                 let mut src = self.msg.cast::<u8>().add(size_of::<bindings::msg_msg>());
                 let mut chunk = bindings::DATALEN_MSG;
                 let mut seg = (*self.msg).next;
-                loop {
-                    let k = left.min(chunk);
-                    let dst = out.as_mut_ptr().add(out.len());
-                    core::ptr::copy_nonoverlapping(src, dst, k);
-                    out.set_len(out.len() + k);
-                    left -= k;
+                while left > 0 {
+                    if at < chunk {
+                        let k = left.min(chunk - at);
+                        let dst = out.as_mut_ptr().add(out.len());
+                        core::ptr::copy_nonoverlapping(src.add(at), dst, k);
+                        out.set_len(out.len() + k);
+                        left -= k;
+                        at += k;
+                    }
                     if left == 0 || seg.is_null() {
                         break;
                     }
+                    at -= chunk;
                     src = seg.cast::<u8>().add(size_of::<bindings::msg_msgseg>());
                     chunk = bindings::DATALEN_SEG;
                     seg = (*seg).next;
