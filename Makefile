@@ -20,10 +20,10 @@ KSFT ?= $(MQ_PEEK_CACHE)/src/tools/testing/selftests
 OUT := build
 
 TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT) -pthread
-TESTS := $(OUT)/tests/mq_peek_smoke $(OUT)/tests/mq_peek_test $(OUT)/tests/mq_peek_test32 \
-	$(OUT)/tests/mq_peek_demo
+TESTS := $(addprefix $(OUT)/tests/,mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_fuzz \
+	mq_peek_fuzz32 mq_peek_storm mq_peek_demo upstream_mq_open_tests upstream_msgque)
 
-.PHONY: all modules kernel setup tests check run lint clean modules_install rust-analyzer
+.PHONY: all modules kernel setup tests check run bench lint clean modules_install rust-analyzer
 
 all: modules
 
@@ -55,8 +55,24 @@ $(OUT)/tests/%32: tests/%.c include/mq_peek.h
 	@mkdir -p $(dir $@)
 	$(CC) -m32 $(TEST_CFLAGS) -Wno-pointer-to-int-cast -o $@ $<
 
+# The kernel's own regression tests, built statically from the 6.12 source.
+$(OUT)/tests/upstream_mq_open_tests: $(KSFT)/mqueue/mq_open_tests.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -I$(KSFT) -o $@ $<
+
+$(OUT)/tests/upstream_msgque: $(KSFT)/ipc/msgque.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -I$(KSFT) -DCONFIG_X86_64 -D__x86_64__ -o $@ $<
+
 check:
 	scripts/check.sh
+
+$(OUT)/bench/mq_peek_bench: bench/mq_peek_bench.c include/mq_peek.h
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -Wall -Iinclude -o $@ $<
+
+bench:
+	scripts/bench.sh
 
 run:
 	scripts/run-demo.sh

@@ -383,6 +383,55 @@ TEST(segment_boundaries)
 	free(buf);
 }
 
+/*
+ * No kernel bytes leak: for messages shorter than the buffer, nothing past the
+ * returned length is written, and the attr comes back with only msg_prio
+ * changed (the struct sits between canaries, so a write past it shows too).
+ */
+TEST(no_kernel_bytes_leak)
+{
+	static const size_t sizes[] = { 0, 1, 15, 4047, 4048, 4049, 8137, 8138, 20000 };
+	const size_t n = sizeof(sizes) / sizeof(sizes[0]), bufsz = 32768;
+	unsigned char *msg = malloc(bufsz), *buf = malloc(bufsz + 64);
+	struct { unsigned char pre[32]; struct mq_peek_attr a; unsigned char post[32]; } blk, ref;
+	char name[64];
+	mqd_t q;
+
+	ASSERT_NE(NULL, msg);
+	ASSERT_NE(NULL, buf);
+	raise_limits(64, 1 << 20);
+	q = open_queue(name, sizeof(name), n, bufsz);
+	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
+	for (size_t i = 0; i < n; i++) {
+		fill(msg, 100 + i, sizes[i]);
+		ASSERT_EQ(0, mq_send(q, (char *)msg, sizes[i], i));
+	}
+	/* receive order is reverse send order: priorities 0..n-1 */
+	for (size_t k = 0; k < n; k++) {
+		size_t i = n - 1 - k;
+
+		memset(buf, 0x77, bufsz + 64);
+		memset(&blk, 0x3c, sizeof(blk));
+		blk.a.offset = k;
+		blk.a.buf_len = bufsz + 64;
+		blk.a.buf = (char *)buf;
+		ref = blk;
+		ASSERT_EQ((long)sizes[i], fcntl(q, F_MQ_PEEK, &blk.a));
+		fill(msg, 100 + i, sizes[i]);
+		ASSERT_EQ(0, memcmp(buf, msg, sizes[i]));
+		for (size_t j = sizes[i]; j < bufsz + 64; j++) {
+			ASSERT_EQ(0x77, buf[j]) TH_LOG("size %zu: a byte past it written", sizes[i]);
+		}
+		EXPECT_EQ(i, blk.a.msg_prio);
+		blk.a.msg_prio = ref.a.msg_prio;
+		EXPECT_EQ(0, memcmp(&blk, &ref, sizeof(blk)));
+	}
+	mq_close(q);
+	mq_unlink(name);
+	free(msg);
+	free(buf);
+}
+
 /* The largest message the kernel allows (HARD_MSGSIZEMAX, 16 MiB). */
 TEST(sixteen_mib)
 {

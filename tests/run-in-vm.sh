@@ -8,8 +8,12 @@
 # printing it.
 rc=0
 for t in "$@"; do
+	args=
+	case $t in
+	upstream_mq_open_tests) args=/mq_open_tests_queue ;;
+	esac
 	echo "MQ-PEEK-TEST: begin $t"
-	"/opt/$t"
+	"/opt/$t" $args
 	r=$?
 	echo "MQ-PEEK-TEST: end $t rc=$r"
 	[ $r = 0 ] || rc=1

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mq_peek_fuzz - seeded random calls of fcntl(fd, F_MQ_PEEK, attr) against a
+ * model of the documented semantics.
+ *
+ * Each call draws a descriptor kind (mqueue O_RDWR/O_RDONLY/O_WRONLY, O_PATH,
+ * pipe, socket, regular file, closed), an attr placement (valid, NULL,
+ * unmapped, read-only, kernel address, straddling into an unmapped page), an
+ * offset (in range, at and past the end, negative, INT_MIN/INT_MAX, random),
+ * a length (0, 1, random, the message's, mq_msgsize, huge, SIZE_MAX) and a
+ * buffer (NULL, valid, read-only, unmapped, kernel address, ending in an
+ * unmapped page).  The model predicts the exact result: the byte count and
+ * payload, or the errno.  After a success only msg_prio may have changed in
+ * the attr and no byte past the copy in the buffer; after an error nothing
+ * changed.  At the end the queue must hold exactly what it held before.
+ *
+ * MQ_PEEK_FUZZ_ITERS (default 1000000, 250000 for the 32-bit build) and
+ * MQ_PEEK_SEED (default: time) control the run; the seed is printed so that a
+ * failure can be replayed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <mqueue.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mq_peek.h"
+
+#define PG		4096
+#define MSGSIZE		9000
+#define NMSG		7
+#define GOOD_LEN	(4 * PG)
+#define FILLB		0xc3
+
+#ifdef __i386__
+#define DEFAULT_ITERS	250000
+#define KERNEL_ADDR	((uintptr_t)0xfffff000u)	/* above the compat TASK_SIZE */
+#else
+#define DEFAULT_ITERS	1000000
+#define KERNEL_ADDR	((uintptr_t)0xffffffff81000000ull)
+#endif
+
+static const size_t lens[NMSG] = { 0, 100, 4047, 4048, 4049, 8200, MSGSIZE };
+static const unsigned int prios[NMSG] = { 2, 9, 2, 0, 9, 31, 2 };
+
+enum fdk { FD_RW, FD_RO, FD_WO, FD_PATH, FD_PIPE, FD_SOCK, FD_FILE, FD_CLOSED, FD_N };
+enum ak { A_GOOD, A_NULL, A_NONE, A_RO, A_KERNEL, A_STRADDLE, A_N };
+enum bk { B_NULL, B_GOOD, B_RO, B_NONE, B_KERNEL, B_STRADDLE, B_N };
+
+struct env {
+	char name[64];
+	int fd[FD_N];
+	unsigned char *good;		/* GOOD_LEN bytes, RW */
+	unsigned char *ro, *none;	/* one page each */
+	unsigned char *edge;		/* RW page followed by a PROT_NONE page */
+	struct mq_peek_attr *attr;	/* RW, inside a guarded block */
+	/* receive-order model */
+	size_t len[NMSG];
+	unsigned int prio[NMSG];
+	unsigned char *msg[NMSG];
+};
+
+static uint64_t rs;
+
+static uint64_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+static unsigned char pat(int id, size_t i)
+{
+	return (unsigned char)(id * 37 + i * 11 + (i >> 9));
+}
+
+static void setup_env(struct __test_metadata *_metadata, struct env *e)
+{
+	struct mq_attr qa = { .mq_maxmsg = NMSG + 1, .mq_msgsize = MSGSIZE };
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	int order[NMSG], p[2], sv[2];
+	char path[128];
+
+	setrlimit(RLIMIT_MSGQUEUE, &rl);
+	FILE *f = fopen("/proc/sys/fs/mqueue/msgsize_max", "w");
+
+	if (f) {
+		fprintf(f, "%d\n", 1 << 20);
+		fclose(f);
+	}
+	snprintf(e->name, sizeof(e->name), "/mq_peek_fuzz_%d", getpid());
+	mq_unlink(e->name);
+	e->fd[FD_RW] = mq_open(e->name, O_RDWR | O_CREAT | O_EXCL, 0600, &qa);
+	ASSERT_LE(0, e->fd[FD_RW]) TH_LOG("mq_open: %s", strerror(errno));
+	e->fd[FD_RO] = mq_open(e->name, O_RDONLY);
+	e->fd[FD_WO] = mq_open(e->name, O_WRONLY);
+	snprintf(path, sizeof(path), "/dev/mqueue%s", e->name);
+	e->fd[FD_PATH] = open(path, O_PATH);
+	ASSERT_EQ(0, pipe(p));
+	e->fd[FD_PIPE] = p[0];
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+	e->fd[FD_SOCK] = sv[0];
+	e->fd[FD_FILE] = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	e->fd[FD_CLOSED] = 1000;
+	close(1000);
+	for (int k = 0; k < FD_N; k++)
+		ASSERT_LE(0, e->fd[k]);
+
+	e->good = mmap(NULL, GOOD_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->ro = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->none = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->edge = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, e->good);
+	ASSERT_NE(MAP_FAILED, e->ro);
+	ASSERT_NE(MAP_FAILED, e->none);
+	ASSERT_NE(MAP_FAILED, e->edge);
+	ASSERT_EQ(0, mprotect(e->edge + PG, PG, PROT_NONE));
+	memset(e->good, FILLB, GOOD_LEN);
+	/* a read-only attr: valid, so only the msg_prio write-back can fail */
+	struct mq_peek_attr roa = { .offset = 1, .buf_len = 64, .buf = (char *)e->good };
+
+	memcpy(e->ro, &roa, sizeof(roa));
+	ASSERT_EQ(0, mprotect(e->ro, PG, PROT_READ));
+	e->attr = malloc(sizeof(*e->attr) + 64);
+
+	/* fill the queue and build the receive-order model */
+	for (int i = 0; i < NMSG; i++) {
+		unsigned char *m = malloc(lens[i] + 1);
+
+		for (size_t j = 0; j < lens[i]; j++)
+			m[j] = pat(i, j);
+		ASSERT_EQ(0, mq_send(e->fd[FD_RW], (char *)m, lens[i], prios[i]));
+		free(m);
+		order[i] = i;
+	}
+	for (int i = 1; i < NMSG; i++)		/* stable sort, priority descending */
+		for (int j = i; j > 0 && prios[order[j]] > prios[order[j - 1]]; j--) {
+			int t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (int k = 0; k < NMSG; k++) {
+		int i = order[k];
+
+		e->len[k] = lens[i];
+		e->prio[k] = prios[i];
+		e->msg[k] = malloc(lens[i] + 1);
+		for (size_t j = 0; j < lens[i]; j++)
+			e->msg[k][j] = pat(i, j);
+	}
+}
+
+static int pick_offset(void)
+{
+	switch (rnd() % 8) {
+	case 0: return -1;
+	case 1: return INT_MIN;
+	case 2: return INT_MAX;
+	case 3: return (int)(uint32_t)rnd();
+	case 4: return NMSG + (int)(rnd() % 3);
+	default: return (int)(rnd() % NMSG);
+	}
+}
+
+static size_t pick_len(const struct env *e, int off)
+{
+	switch (rnd() % 9) {
+	case 0: return 0;
+	case 1: return 1;
+	case 2: return SIZE_MAX;
+	case 3: return (size_t)1 << (sizeof(size_t) * 8 - 2);
+	case 4: return MSGSIZE;
+	case 5: return off >= 0 && off < NMSG ? e->len[off] : 7;
+	case 6: return off >= 0 && off < NMSG && e->len[off] ? e->len[off] - 1 : 3;
+	default: return 1 + rnd() % (MSGSIZE + 64);
+	}
+}
+
+/* Where the call may write: [*lo, *hi) is writable, anything else faults. */
+static char *pick_buf(struct env *e, int kind, size_t *writable)
+{
+	size_t k;
+
+	switch (kind) {
+	case B_NULL: *writable = 0; return NULL;
+	case B_GOOD: *writable = GOOD_LEN; return (char *)e->good;
+	case B_RO: *writable = 0; return (char *)e->ro;
+	case B_NONE: *writable = 0; return (char *)e->none;
+	case B_KERNEL: *writable = 0; return (char *)KERNEL_ADDR;
+	default:
+		k = rnd() % (PG + 1);		/* k writable bytes, then a fault */
+		*writable = k;
+		return (char *)e->edge + PG - k;
+	}
+}
+
+FIXTURE(fuzz) {
+	struct env e;
+};
+
+FIXTURE_SETUP(fuzz)
+{
+	setup_env(_metadata, &self->e);
+}
+
+FIXTURE_TEARDOWN(fuzz)
+{
+	mq_unlink(self->e.name);
+}
+
+TEST_F_TIMEOUT(fuzz, model, 900)
+{
+	struct env *e = &self->e;
+	const char *it = getenv("MQ_PEEK_FUZZ_ITERS"), *sd = getenv("MQ_PEEK_SEED");
+	unsigned long iters = it && *it ? strtoul(it, NULL, 0) : DEFAULT_ITERS;
+	unsigned long seed = sd && *sd ? strtoul(sd, NULL, 0) : (unsigned long)time(NULL);
+	unsigned long results[8] = { 0 }, mismatches = 0;
+	const size_t asz = sizeof(struct mq_peek_attr);
+	struct mq_attr qa;
+
+	rs = seed * 0x9e3779b97f4a7c15ull + 1;
+	TH_LOG("seed %lu, %lu calls, %zu-byte attr", seed, iters, asz);
+	for (unsigned long n = 0; n < iters; n++) {
+		int fk = rnd() % 16 < 9 ? (rnd() % 2 ? FD_RW : FD_RO) : (int)(rnd() % FD_N);
+		int ak = rnd() % 16 < 10 ? A_GOOD : (int)(rnd() % A_N);
+		int bk = rnd() % 16 < 10 ? B_GOOD : (int)(rnd() % B_N);
+		int off = pick_offset();
+		size_t len = pick_len(e, off), writable;
+		char *buf = pick_buf(e, bk, &writable);
+		struct mq_peek_attr want = { .offset = off, .msg_prio = (uint32_t)rnd(),
+					     .buf_len = len, .buf = buf };
+		void *uattr;
+		unsigned char before[sizeof(struct mq_peek_attr)];
+		long expect, ret;
+		size_t copy = 0;
+		int err, attr_ok = 1, prio_writable = 1;
+
+		/* place the attr */
+		switch (ak) {
+		case A_GOOD: memcpy(e->attr, &want, asz); uattr = e->attr; break;
+		case A_NULL: uattr = NULL; attr_ok = 0; break;
+		case A_NONE: uattr = e->none; attr_ok = 0; break;
+		case A_KERNEL: uattr = (void *)KERNEL_ADDR; attr_ok = 0; break;
+		case A_RO:
+			uattr = e->ro;
+			memcpy(&want, e->ro, asz);	/* its fixed content */
+			buf = want.buf;
+			len = want.buf_len;
+			off = want.offset;
+			writable = GOOD_LEN;
+			prio_writable = 0;
+			break;
+		default:	/* all but 1..asz-1 bytes readable */
+			uattr = e->edge + PG - (1 + rnd() % (asz - 1));
+			attr_ok = 0;
+			break;
+		}
+		if (ak == A_GOOD)
+			memcpy(before, e->attr, asz);
+
+		/* the model */
+		if (fk != FD_RW && fk != FD_RO)
+			expect = -EBADF;
+		else if (!attr_ok)
+			expect = -EFAULT;
+		else if (off < 0)
+			expect = -EINVAL;
+		else if ((buf == NULL) != (len == 0))
+			expect = -EINVAL;
+		else if (off >= NMSG)
+			expect = -ENOMSG;
+		else if (buf == NULL)		/* length query */
+			expect = prio_writable ? (long)e->len[off] : -EFAULT;
+		else {
+			copy = len < e->len[off] ? len : e->len[off];
+			if (copy > writable || !prio_writable)
+				expect = -EFAULT;
+			else
+				expect = (long)copy;
+		}
+
+		ret = fcntl(e->fd[fk], F_MQ_PEEK, uattr);
+		err = ret < 0 ? errno : 0;
+		if (ret < 0)
+			ret = -err;
+		results[ret >= 0 ? 0 : ret == -EBADF ? 1 : ret == -EFAULT ? 2 : ret == -EINVAL ? 3 :
+			ret == -ENOMSG ? 4 : 5]++;
+		if (ret < 0 && buf == (char *)e->good)	/* an EFAULT after the copy */
+			memset(e->good, FILLB, MSGSIZE + 1);
+		if (ret != expect) {
+			if (mismatches++ < 10)
+				TH_LOG("call %lu: fd %d attr %d buf %d off %d len %zu: got %ld, model %ld",
+				       n, fk, ak, bk, off, len, ret, expect);
+			continue;
+		}
+		if (ak == A_GOOD) {
+			struct mq_peek_attr *a = e->attr;
+
+			if (ret >= 0) {
+				/* only msg_prio changed, and it is the true priority */
+				if (a->msg_prio != e->prio[off])
+					mismatches++;
+				a->msg_prio = want.msg_prio;
+			}
+			if (memcmp(before, e->attr, asz)) {
+				mismatches++;
+				TH_LOG("call %lu: attr bytes changed", n);
+			}
+		}
+		if (ret > 0 && buf == (char *)e->good) {
+			if (memcmp(e->good, e->msg[off], ret) || e->good[ret] != FILLB) {
+				mismatches++;
+				TH_LOG("call %lu: payload or guard byte wrong", n);
+			}
+			memset(e->good, FILLB, ret);
+		}
+	}
+	TH_LOG("%lu calls: %lu ok, %lu EBADF, %lu EFAULT, %lu EINVAL, %lu ENOMSG, %lu other",
+	       iters, results[0], results[1], results[2], results[3], results[4], results[5]);
+	printf("# fuzz: seed %lu, %lu calls, %lu ok, %lu EBADF, %lu EFAULT, %lu EINVAL, %lu ENOMSG, %lu other, %lu mismatches\n",
+	       seed, iters, results[0], results[1], results[2], results[3], results[4], results[5],
+	       mismatches);
+	EXPECT_EQ(0, mismatches);
+	EXPECT_EQ(0, results[5]);
+
+	/* the queue is exactly as filled */
+	ASSERT_EQ(0, mq_getattr(e->fd[FD_RW], &qa));
+	ASSERT_EQ(NMSG, qa.mq_curmsgs);
+	for (int k = 0; k < NMSG; k++) {
+		unsigned int prio;
+		ssize_t n = mq_receive(e->fd[FD_RW], (char *)e->good, GOOD_LEN, &prio);
+
+		ASSERT_EQ((ssize_t)e->len[k], n);
+		ASSERT_EQ(e->prio[k], prio);
+		ASSERT_EQ(0, memcmp(e->good, e->msg[k], n));
+	}
+}
+
+TEST_HARNESS_MAIN
