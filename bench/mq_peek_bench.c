@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mq_peek_bench - what a full queue dump costs, per message, with F_MQ_PEEK and
+ * with everything it replaces.  Runs inside the release VM (scripts/bench.sh).
+ *
+ * For each queue of n messages of one payload size, every contender reads all
+ * n messages:
+ *   peek_fwd       F_MQ_PEEK at offsets 0, 1, ..., n-1 (a CRIU dump)
+ *   peek_rev       offsets n-1, ..., 0
+ *   peek_rand      a random permutation of the offsets
+ *   peek_fwd_rfc   offsets 0..n-1 with the module's cursor switched off: the RFC's
+ *                  algorithm, a walk from the head on every call
+ *   peek_head      offset 0, n times (one peek vs. one receive)
+ *   drain          mq_receive() n times, i.e. the mq_timedreceive syscall (destructive:
+ *                  the floor for reading the same bytes)
+ *   drain_resend   CRIU's fallback: receive all n, then mq_send() them all back
+ *   sysv_copy      msgrcv(MSG_COPY) at indexes 0..n-1 of a SysV queue holding the
+ *                  same messages (the upstream precedent)
+ *
+ * One warm-up run, then up to REPS runs; a contender whose run takes longer than
+ * LONG_RUN seconds stops after one measured run (it says so: reps=1).  Prints
+ *   BENCH n size contender reps median_ns_per_msg max_lock_hold_ns
+ * where the lock hold is the longest single hold of info->lock by the module
+ * during the contender's runs (from /sys/kernel/debug/mq_peek/max_hold_ns).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mq_peek.h"
+
+#ifndef MSG_COPY
+#define MSG_COPY 040000
+#endif
+
+#define REPS		5
+#define LONG_RUN	8.0
+#define QNAME		"/mq_peek_bench"
+#define DBG		"/sys/kernel/debug/mq_peek/"
+
+static const long ns_list[] = { 10, 1024, 65536 };
+static const long sizes[] = { 16, 4096, 65536, 1 << 20 };
+
+static unsigned char *buf;
+static long mem_budget;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void write_file(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fprintf(f, "%ld\n", v);
+		fclose(f);
+	}
+}
+
+static long read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static void die(const char *what)
+{
+	printf("BENCH-ERROR %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static mqd_t fill_posix(long n, long size)
+{
+	struct mq_attr a = { .mq_maxmsg = n, .mq_msgsize = size };
+	mqd_t q;
+
+	mq_unlink(QNAME);
+	q = mq_open(QNAME, O_RDWR | O_CREAT, 0600, &a);
+	if (q < 0)
+		die("mq_open");
+	for (long i = 0; i < n; i++) {
+		buf[0] = (unsigned char)i;
+		if (mq_send(q, (char *)buf, size, i % 8))
+			die("mq_send");
+	}
+	return q;
+}
+
+static long peek(mqd_t q, int off, long size)
+{
+	struct mq_peek_attr pa = { .offset = off, .buf_len = size, .buf = (char *)buf };
+
+	return fcntl(q, F_MQ_PEEK, &pa);
+}
+
+enum { PEEK_FWD, PEEK_REV, PEEK_RAND, PEEK_RFC, PEEK_HEAD, DRAIN, DRAIN_RESEND, SYSV, NC };
+static const char *const names[NC] = { "peek_fwd", "peek_rev", "peek_rand", "peek_fwd_rfc",
+					"peek_head", "drain", "drain_resend", "sysv_copy" };
+
+struct sysv_msg {
+	long mtype;
+	unsigned char text[];
+};
+
+/* One run of contender c; returns seconds, or a negative value on error. */
+static double run(int c, long n, long size, int *perm, unsigned char **store)
+{
+	double t0, t;
+	mqd_t q = -1;
+	int id = -1;
+
+	if (c == SYSV) {
+		struct sysv_msg *m = (struct sysv_msg *)buf;
+
+		id = msgget(IPC_PRIVATE, 0600 | IPC_CREAT);
+		if (id < 0)
+			die("msgget");
+		for (long i = 0; i < n; i++) {
+			m->mtype = 1 + i % 8;
+			if (msgsnd(id, m, size, 0))
+				die("msgsnd");
+		}
+	} else {
+		q = fill_posix(n, size);
+	}
+	write_file(DBG "use_cursor", c != PEEK_RFC);
+
+	t0 = now();
+	switch (c) {
+	case PEEK_FWD:
+	case PEEK_RFC:
+		for (long i = 0; i < n; i++)
+			if (peek(q, i, size) != size)
+				die("peek");
+		break;
+	case PEEK_REV:
+		for (long i = n - 1; i >= 0; i--)
+			if (peek(q, i, size) != size)
+				die("peek");
+		break;
+	case PEEK_RAND:
+		for (long i = 0; i < n; i++)
+			if (peek(q, perm[i], size) != size)
+				die("peek");
+		break;
+	case PEEK_HEAD:
+		for (long i = 0; i < n; i++)
+			if (peek(q, 0, size) != size)
+				die("peek");
+		break;
+	case DRAIN:
+		for (long i = 0; i < n; i++)
+			if (mq_receive(q, (char *)buf, size, NULL) != size)
+				die("mq_receive");
+		break;
+	case DRAIN_RESEND: {
+		unsigned int prio;
+
+		for (long i = 0; i < n; i++) {
+			if (mq_receive(q, (char *)store[i], size, &prio) != size)
+				die("mq_receive");
+			store[i][size] = (unsigned char)prio;
+		}
+		for (long i = 0; i < n; i++)
+			if (mq_send(q, (char *)store[i], size, store[i][size]))
+				die("mq_send");
+		break;
+	}
+	case SYSV:
+		for (long i = 0; i < n; i++)
+			if (msgrcv(id, buf, size, i, IPC_NOWAIT | MSG_COPY | MSG_NOERROR) != size)
+				die("msgrcv(MSG_COPY)");
+		break;
+	}
+	t = now() - t0;
+	write_file(DBG "use_cursor", 1);
+	if (q >= 0) {
+		mq_close(q);
+		mq_unlink(QNAME);
+	}
+	if (id >= 0)
+		msgctl(id, IPC_RMID, NULL);
+	return t;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	long maxsize = sizes[sizeof(sizes) / sizeof(sizes[0]) - 1];
+	uint64_t rs = 88172645463325252ull;
+
+	mem_budget = argc > 1 ? atol(argv[1]) << 20 : 1L << 30;
+	setrlimit(RLIMIT_MSGQUEUE, &rl);
+	write_file("/proc/sys/fs/mqueue/msg_max", 65536);
+	write_file("/proc/sys/fs/mqueue/msgsize_max", 16 << 20);
+	write_file("/proc/sys/kernel/msgmax", maxsize);
+	write_file("/proc/sys/kernel/msgmnb", 2147483647L);
+	buf = malloc(maxsize + sizeof(long) + 16);
+	if (!buf)
+		die("malloc");
+	memset(buf, 0x5a, maxsize + sizeof(long));
+	if (read_file(DBG "use_cursor") < 0)
+		printf("BENCH-NOTE no %suse_cursor: mq_peek.ko not loaded?\n", DBG);
+
+	for (size_t a = 0; a < sizeof(ns_list) / sizeof(ns_list[0]); a++) {
+		for (size_t b = 0; b < sizeof(sizes) / sizeof(sizes[0]); b++) {
+			long n = ns_list[a], size = sizes[b];
+			/* kernel memory: msg_msg header + payload in 4 KiB segments */
+			long per = ((size + 48 + 4095) / 4096) * 4096;
+			int *perm;
+			unsigned char **store;
+
+			if (size <= 4096 - 48)
+				per = size + 48 < 64 ? 64 : size + 48;
+			if (n * per > mem_budget) {
+				printf("BENCH-SKIP %ld %ld needs %ld MiB of queue memory, budget %ld MiB\n",
+				       n, size, n * per >> 20, mem_budget >> 20);
+				continue;
+			}
+			perm = malloc(n * sizeof(*perm));
+			store = malloc(n * sizeof(*store));
+			for (long i = 0; i < n; i++)
+				perm[i] = i;
+			for (long i = n - 1; i > 0; i--) {
+				long j;
+				int t;
+
+				rs ^= rs << 13;
+				rs ^= rs >> 7;
+				rs ^= rs << 17;
+				j = rs % (i + 1);
+				t = perm[i];
+				perm[i] = perm[j];
+				perm[j] = t;
+			}
+			for (int c = 0; c < NC; c++) {
+				double t[REPS];
+				int reps = 0;
+				long hold;
+
+				if (c == DRAIN_RESEND)
+					for (long i = 0; i < n; i++)
+						if (!(store[i] = malloc(size + 1)))
+							die("malloc");
+				if (run(c, n, size, perm, store) < LONG_RUN) {	/* warm-up */
+					write_file(DBG "max_hold_ns", 0);
+					while (reps < REPS) {
+						t[reps] = run(c, n, size, perm, store);
+						if (t[reps++] > LONG_RUN)
+							break;
+					}
+				} else {
+					write_file(DBG "max_hold_ns", 0);
+					t[reps++] = run(c, n, size, perm, store);
+				}
+				hold = c == DRAIN || c == DRAIN_RESEND || c == SYSV ? -1 :
+					read_file(DBG "max_hold_ns");
+				qsort(t, reps, sizeof(t[0]), cmp_double);
+				printf("BENCH %ld %ld %s %d %.0f %ld\n", n, size, names[c], reps,
+				       t[reps / 2] * 1e9 / n, hold);
+				fflush(stdout);
+				if (c == DRAIN_RESEND)
+					for (long i = 0; i < n; i++)
+						free(store[i]);
+			}
+			free(perm);
+			free(store);
+		}
+	}
+	printf("BENCH-DONE\n");
+	return 0;
+}

@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh - `make bench`: dump costs of F_MQ_PEEK and its alternatives, all measured in
+# one boot of the release kernel (no debug options), printed as ratios side by side and
+# saved as JSON, Markdown and a PNG plot in build/bench/.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+OUT=$TOP/build/bench
+MEM=${MQ_PEEK_BENCH_MEM:-3072}	# MiB of guest memory; queues may use a third of it
+mkdir -p "$OUT"
+"$TOP/scripts/build-kernel.sh" release > /dev/null
+make -s -C "$TOP" build/bench/mq_peek_bench
+if ! /usr/bin/python3 -c 'import matplotlib' 2> /dev/null; then
+	echo "bench: installing python3-matplotlib for the plot"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib > /dev/null
+fi
+"$TOP/scripts/vm" --profile release --mem "$MEM" --timeout 5400 --quiet \
+	--output "$OUT/raw.txt" --add "$TOP/build/bench/mq_peek_bench" \
+	-- mq_peek_bench $((MEM / 3))
+grep -q BENCH-DONE "$OUT/raw.txt" || { echo "bench: incomplete run, see $OUT/raw.txt" >&2; exit 1; }
+/usr/bin/python3 "$TOP/bench/render.py" "$OUT/raw.txt" "$OUT"
