@@ -39,9 +39,10 @@
 //! - a dump (offsets 0, 1, ..., n-1, or the reverse) costs O(n), not O(n²): the position of
 //!   the last peek is kept per queue and reused while the queue's generation and
 //!   modification count (added by the dev-kernel series) are unchanged;
-//! - `info->lock` is never held for more than one [`CHUNK`] of copying: a longer message is
-//!   copied in chunks, the lock dropped in between, and the copy restarted if the queue
-//!   changed meanwhile (`EAGAIN` after [`MAX_RESTARTS`]).
+//! - `info->lock` is never held for more than [`WALK_BATCH`] list steps or one [`CHUNK`] of
+//!   copying: a long walk or a long message is done in pieces, the lock dropped in between,
+//!   and the peek restarted if the queue changed meanwhile (`EAGAIN` after
+//!   [`MAX_RESTARTS`]).
 //!
 //! The queue is never changed: messages are copied into a kernel buffer under the queue's
 //! spinlock with plain memory copies, the lock is dropped, and only then is user memory
@@ -78,7 +79,11 @@ module! {
 /// The most bytes copied in one hold of a queue's lock.
 pub const CHUNK: usize = 64 * 1024;
 
-/// How often a chunked copy restarts because the queue changed before it gives up.
+/// The most list steps walked in one hold of a queue's lock.
+pub const WALK_BATCH: usize = 1024;
+
+/// How often a peek restarts because the queue changed while its lock was dropped
+/// (between two chunks or two walk batches) before it gives up with `EAGAIN`.
 pub const MAX_RESTARTS: u32 = 16;
 
 /// The registered provider, the cursor table and the debugfs files; torn down in `Drop`.
@@ -303,9 +308,13 @@ fn peek(q: &queue::Queue, uattr: UserPtr, compat: bool) -> Result<usize> {
     Ok(ret)
 }
 
-/// Copies the first `want` bytes of the message at `index` into `out`, holding the queue's
-/// lock for at most [`CHUNK`] bytes of copying at a time.  Returns its priority and full
-/// length, or `None` if the queue changed between two chunks (the message may be gone).
+/// Copies the first `want` bytes of the message at `index` into `out`.  Returns its
+/// priority and full length, or `None` if the queue changed while the lock was dropped
+/// (the caller starts again).
+///
+/// The queue's lock is held for at most [`WALK_BATCH`] list steps or [`CHUNK`] bytes of
+/// copying at a time; in between, the position is saved and re-validated against the
+/// queue's version (generation and modification count).
 fn copy_message(
     q: &queue::Queue,
     index: usize,
@@ -314,13 +323,28 @@ fn copy_message(
 ) -> Result<Option<(u32, usize)>> {
     // SAFETY: Shrinking the length of a vector of bytes (which need no drop) is sound.
     unsafe { out.set_len(0) };
-    let (saved, prio, len, total) = {
+    let mut resume_at: Option<queue::SavedPos> = None;
+    let (saved, prio, len, total) = loop {
         let locked = q.lock();
-        let pos = find(&locked, index).ok_or_else(enomsg)?;
+        let (pos, at, exact) = match resume_at {
+            None => start(&locked, index).ok_or_else(enomsg)?,
+            Some(s) => match locked.resume(&s) {
+                Some(p) => (p, s.index, false),
+                None => return Ok(None),
+            },
+        };
+        let (pos, at) = walk(pos, at, index).ok_or_else(enomsg)?;
+        if at != index {
+            resume_at = Some(pos.save(at));
+            continue; // drops the lock
+        }
+        if !exact {
+            remember(&pos, index);
+        }
         let msg = pos.msg();
         let total = want.min(msg.len());
         msg.copy_range(out, 0, total.min(CHUNK));
-        (pos.save(index), msg.priority(), msg.len(), total)
+        break (pos.save(index), msg.priority(), msg.len(), total);
     };
     while out.len() < total {
         let locked = q.lock();
@@ -337,46 +361,78 @@ fn enomsg() -> Error {
     Error::from_errno(-(bindings::ENOMSG as i32))
 }
 
-/// Finds the message at `index` from whichever is nearest: the head, the tail, or the
-/// position of the previous peek of this queue if the queue has not changed since.
-fn find<'l, 'q>(locked: &'l queue::Locked<'q>, index: usize) -> Option<queue::Pos<'l, 'q>> {
+/// The cursor slot of a queue, while the module is loaded.
+fn slot_of(id: usize) -> Option<&'static SpinLock<Option<queue::SavedPos>>> {
+    let cursors = CURSORS.load(Ordering::Acquire);
+    // SAFETY: The table outlives every call of the provider (see `MqPeek::drop`).
+    unsafe { cursors.as_ref() }.map(|c| c.slot(id))
+}
+
+/// Where to start walking to the message at `index`: the head, the tail, or the position
+/// of the previous peek of this queue if the queue has not changed since, whichever is
+/// nearest.  Also says whether that is exactly the saved position (nothing to remember).
+fn start<'l, 'q>(
+    locked: &'l queue::Locked<'q>,
+    index: usize,
+) -> Option<(queue::Pos<'l, 'q>, usize, bool)> {
     let n = locked.len();
     if index >= n {
         return None;
     }
-    let cursors = CURSORS.load(Ordering::Acquire);
-    // SAFETY: The table outlives every call of the provider (see `MqPeek::drop`).
-    let slot = unsafe { cursors.as_ref() }.map(|c| c.slot(locked.id()));
-    let saved = slot.and_then(|s| *s.lock());
-
-    let mut start = (index, locked.first()?, 0usize);
-    let shortcuts = stats::USE_CURSOR.load(Ordering::Relaxed) != 0;
-    if shortcuts && n - 1 - index < start.0 {
-        start = (n - 1 - index, locked.last()?, n - 1);
+    let mut best = (index, locked.first()?, 0usize);
+    if stats::USE_CURSOR.load(Ordering::Relaxed) == 0 {
+        return Some((best.1, best.2, false)); // the RFC's walk from the head
     }
-    if let Some(s) = saved.filter(|_| shortcuts) {
+    if n - 1 - index < best.0 {
+        best = (n - 1 - index, locked.last()?, n - 1);
+    }
+    let saved = slot_of(locked.id()).and_then(|s| *s.lock());
+    if let Some(s) = saved {
         if let Some(p) = locked.resume(&s) {
             let d = index.abs_diff(s.index);
-            if d < start.0 {
-                start = (d, p, s.index);
-                stats::CURSOR_HITS.fetch_add(1, Ordering::Relaxed);
+            if d < best.0 || d == 0 {
+                stats::add(&stats::CURSOR_HITS, 1);
+                return Some((p, s.index, d == 0));
             }
         }
     }
-    let (steps, mut pos, mut at) = start;
-    while at < index {
-        pos = pos.next()?;
-        at += 1;
+    Some((best.1, best.2, false))
+}
+
+/// Walks from `pos` (the message at index `at`) towards `index`, at most [`WALK_BATCH`]
+/// steps (unbounded with `use_cursor` off).  Returns where it stopped, or `None` if the
+/// tree ended early.
+fn walk<'l, 'q>(
+    mut pos: queue::Pos<'l, 'q>,
+    mut at: usize,
+    index: usize,
+) -> Option<(queue::Pos<'l, 'q>, usize)> {
+    // With the cursor off, behave exactly like the RFC: one walk, however long.
+    let batch = if stats::USE_CURSOR.load(Ordering::Relaxed) == 0 {
+        usize::MAX
+    } else {
+        WALK_BATCH
+    };
+    let mut steps = 0;
+    while at != index && steps < batch {
+        if at < index {
+            pos = pos.next()?;
+            at += 1;
+        } else {
+            pos = pos.prev()?;
+            at -= 1;
+        }
+        steps += 1;
     }
-    while at > index {
-        pos = pos.prev()?;
-        at -= 1;
-    }
-    stats::STEPS.fetch_add(steps as u64, Ordering::Relaxed);
-    if let Some(slot) = slot {
+    stats::add(&stats::STEPS, steps as u64);
+    Some((pos, at))
+}
+
+/// Saves `pos`, the message at `index`, as its queue's cursor.
+fn remember(pos: &queue::Pos<'_, '_>, index: usize) {
+    if let Some(slot) = slot_of(pos.queue_id()) {
         *slot.lock() = Some(pos.save(index));
     }
-    Some(pos)
 }
 
 /// The last position peeked in up to [`Cursors::SLOTS`] queues, by hash of the queue.
@@ -418,12 +474,23 @@ mod stats {
     pub(crate) static STEPS: AtomicU64 = AtomicU64::new(0);
     pub(crate) static RESTARTS: AtomicU64 = AtomicU64::new(0);
     pub(crate) static MAX_HOLD_NS: AtomicU64 = AtomicU64::new(0);
-    /// 0 makes every peek walk from the head, as the RFC does (for `make bench`).
+    /// 0 makes every peek walk from the head in one hold of the lock, as the RFC does
+    /// (for `make bench`).
     pub(crate) static USE_CURSOR: AtomicU64 = AtomicU64::new(1);
 
     /// Records one hold of a queue's lock.
     pub(crate) fn hold(ns: u64) {
-        MAX_HOLD_NS.fetch_max(ns, Ordering::Relaxed);
+        // A plain load first: the read-modify-write is only needed for a new maximum.
+        if ns > MAX_HOLD_NS.load(Ordering::Relaxed) {
+            MAX_HOLD_NS.fetch_max(ns, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds `n` to a counter; skips the atomic read-modify-write when there is nothing to add.
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        if n != 0 {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// The debugfs directory (`/sys/kernel/debug/mq_peek/`).
@@ -699,6 +766,11 @@ mod queue {
                 }
                 self.locked.scan(bindings::rb_next(self.node), false)
             }
+        }
+
+        /// The queue this position is in (see [`Locked::id`]).
+        pub(crate) fn queue_id(&self) -> usize {
+            self.locked.id()
         }
 
         /// Saves this position (the message at `index`) for a later hold of the lock.

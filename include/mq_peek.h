@@ -29,6 +29,10 @@
  *   ENOMSG  offset >= the number of messages in the queue.
  *   EFAULT  the attr or the buffer is not accessible.
  *   ENOMEM  no memory for the kernel's copy of the message.
+ *   EAGAIN  the queue's lock is held for at most 1024 list steps or 64 KiB of
+ *           copying at a time; a long walk or a long message took several
+ *           holds and the queue changed in between 16 times in a row.  Nothing
+ *           was copied: retry.
  *
  * The queue is not changed: not the messages, their order, mq_curmsgs, the
  * timestamps, an armed mq_notify() registration, nor blocked senders or
