@@ -601,4 +601,194 @@ TEST(blocked_sender_stays_blocked)
 	mq_unlink(name);
 }
 
+/*
+ * The cursor (the module resumes from the previous peek while the queue is
+ * unchanged) against a shadow model: random sends and receives between
+ * sequential, reverse and random peeks; every peek must match the model.
+ */
+TEST(cursor_shadow_model)
+{
+	enum { CAP = 64 };
+	struct { uint32_t seq, prio; } model[CAP], m;
+	int n = 0, k = 0;
+	uint32_t seq = 0, got[2];
+	uint64_t rs = 0x1234567;
+	char name[64];
+	unsigned int prio;
+	mqd_t q;
+
+	raise_limits(CAP, 8192);
+	q = open_queue(name, sizeof(name), CAP, sizeof(got));
+	ASSERT_NE(-1, q);
+	for (int step = 0; step < 20000; step++) {
+		uint32_t r;
+
+		rs ^= rs << 13;
+		rs ^= rs >> 7;
+		rs ^= rs << 17;
+		r = (uint32_t)(rs >> 16);
+		if (r % 8 == 0 && n < CAP) {		/* send: after its priority's last */
+			int at = n;
+
+			m.seq = seq++;
+			m.prio = r / 8 % 5;
+			got[0] = m.seq;
+			got[1] = m.prio;
+			ASSERT_EQ(0, mq_send(q, (char *)got, sizeof(got), m.prio));
+			while (at > 0 && model[at - 1].prio < m.prio) {
+				model[at] = model[at - 1];
+				at--;
+			}
+			model[at] = m;
+			n++;
+		} else if (r % 8 == 1 && n > 0) {	/* receive the head */
+			ASSERT_EQ(sizeof(got), mq_receive(q, (char *)got, sizeof(got), &prio));
+			ASSERT_EQ(model[0].seq, got[0]);
+			memmove(model, model + 1, --n * sizeof(model[0]));
+		} else {				/* peek */
+			int off = r % 8 == 2 ? (int)(r / 8 % (CAP + 1)) :	/* random */
+				  r % 8 == 3 ? n - 1 - k : k;			/* rev / fwd */
+
+			if (off < 0 || off >= n) {
+				k = 0;
+				if (off >= 0)
+					ASSERT_EQ(ENOMSG, peek_err(q, off, got, sizeof(got)));
+				continue;
+			}
+			ASSERT_EQ(sizeof(got), peek(q, off, got, sizeof(got), &prio));
+			ASSERT_EQ(model[off].seq, got[0]) TH_LOG("step %d offset %d", step, off);
+			ASSERT_EQ(model[off].prio, prio);
+			k++;
+		}
+	}
+	mq_close(q);
+	mq_unlink(name);
+}
+
+struct churn {
+	mqd_t q;
+	volatile int stop, bad;
+};
+
+/* Sends a small high-priority message and takes it back, again and again. */
+static void *churner(void *arg)
+{
+	struct churn *c = arg;
+	char *rx = malloc(2 << 20);
+
+	while (rx && !c->stop) {
+		mq_send(c->q, "churn", 8, 9);
+		if (mq_receive(c->q, rx, 2 << 20, NULL) != 8)
+			c->bad = 1;	/* took the big message: the test is void */
+	}
+	free(rx);
+	return NULL;
+}
+
+/*
+ * A message larger than the module's 64 KiB chunk is copied over several holds
+ * of the queue's lock; a queue that changes in between makes the copy restart.
+ * Under constant churn every peek must still return the whole, right message
+ * (or EAGAIN once the restarts run out).
+ */
+TEST(chunked_copy_under_churn)
+{
+	const size_t sz = 2 << 20;
+	unsigned char *msg = malloc(sz), *buf = malloc(sz);
+	struct churn c = { 0 };
+	int ok = 0, again = 0;
+	pthread_t t;
+	char name[64];
+
+	ASSERT_NE(NULL, msg);
+	ASSERT_NE(NULL, buf);
+	raise_limits(64, 16 << 20);
+	c.q = open_queue(name, sizeof(name), 4, sz);
+	ASSERT_NE(-1, c.q);
+	fill(msg, 77, sz);
+	ASSERT_EQ(0, mq_send(c.q, (char *)msg, sz, 1));
+	ASSERT_EQ(0, pthread_create(&t, NULL, churner, &c));
+	for (int i = 0; i < 40; i++) {
+		unsigned int prio = 0;
+		long n = peek(c.q, 0, buf, sz, &prio);
+
+		if (n == -1 && errno == EAGAIN) {
+			again++;
+			continue;
+		}
+		if (n == 8)	/* the churner's message was at the head */
+			continue;
+		ASSERT_EQ((long)sz, n);
+		ASSERT_EQ(1, prio);
+		ASSERT_EQ(0, memcmp(buf, msg, sz));
+		ok++;
+	}
+	/* offset 1 is the big one whenever the churner's message is queued */
+	for (int i = 0; i < 40; i++) {
+		long n = peek(c.q, 1, buf, sz, NULL);
+
+		if (n == (long)sz) {
+			ASSERT_EQ(0, memcmp(buf, msg, sz));
+			ok++;
+		} else if (n == -1 && errno == EAGAIN) {
+			again++;
+		} else if (n != -1 || errno != ENOMSG) {
+			ASSERT_EQ((long)sz, n);
+		}
+	}
+	c.stop = 1;
+	pthread_join(t, NULL);
+	TH_LOG("%d whole copies, %d EAGAIN", ok, again);
+	EXPECT_EQ(0, c.bad);
+	EXPECT_LT(0, ok);
+	mq_close(c.q);
+	mq_unlink(name);
+	free(msg);
+	free(buf);
+}
+
+/*
+ * A walk longer than the module's batch (1024 steps per hold of the lock)
+ * continues after re-taking the lock, or restarts if the queue changed.  With
+ * a churner adding and removing a head message, offset k holds message k or
+ * k-1; nothing else is a right answer (EAGAIN is, once restarts run out).
+ */
+TEST(long_walk_under_churn)
+{
+	const int n = 4096;
+	struct churn c = { 0 };
+	int ok = 0, again = 0;
+	uint32_t got;
+	pthread_t t;
+	char name[64];
+
+	raise_limits(n + 8, 2 << 20);
+	c.q = open_queue(name, sizeof(name), n + 2, 2 << 20);
+	ASSERT_NE(-1, c.q) TH_LOG("mq_open: %s", strerror(errno));
+	for (uint32_t i = 0; i < (uint32_t)n; i++)
+		ASSERT_EQ(0, mq_send(c.q, (char *)&i, sizeof(i), 0));
+	ASSERT_EQ(0, pthread_create(&t, NULL, churner, &c));
+	for (int r = 0; r < 60; r++) {
+		int k = 1500 + (r * 811) % (n - 1500);
+		unsigned int prio = 99;
+		long len = peek(c.q, k, &got, sizeof(got), &prio);
+
+		if (len == -1 && errno == EAGAIN) {
+			again++;
+			continue;
+		}
+		ASSERT_EQ((long)sizeof(got), len);
+		ASSERT_EQ(0, prio);
+		ASSERT_TRUE(got == (uint32_t)k || got == (uint32_t)k - 1) TH_LOG("offset %d: %u", k, got);
+		ok++;
+	}
+	c.stop = 1;
+	pthread_join(t, NULL);
+	TH_LOG("%d right answers, %d EAGAIN", ok, again);
+	EXPECT_EQ(0, c.bad);
+	EXPECT_LT(0, ok);
+	mq_close(c.q);
+	mq_unlink(name);
+}
+
 TEST_HARNESS_MAIN
