@@ -21,9 +21,10 @@ OUT := build
 
 TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT) -pthread
 TESTS := $(addprefix $(OUT)/tests/,mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_fuzz \
-	mq_peek_fuzz32 mq_peek_storm mq_peek_demo upstream_mq_open_tests upstream_msgque)
+	mq_peek_fuzz32 mq_peek_storm mq_peek_demo mqpeek_tool_test upstream_mq_open_tests \
+	upstream_msgque)
 
-.PHONY: all modules kernel setup tests check run bench lint clean modules_install rust-analyzer
+.PHONY: all modules kernel setup tests tool check run bench lint clean modules_install rust-analyzer
 
 all: modules
 
@@ -64,6 +65,10 @@ $(OUT)/tests/upstream_msgque: $(KSFT)/ipc/msgque.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -I$(KSFT) -DCONFIG_X86_64 -D__x86_64__ -o $@ $<
 
+# The mqpeek tool, a static binary (tools/mqpeek/.cargo/config.toml).
+tool:
+	cd tools/mqpeek && cargo build --release --locked
+
 check:
 	scripts/check.sh
 
@@ -84,6 +89,7 @@ run:
 # MAINTAINERS entry to extend).
 lint: kernel
 	rustfmt --edition 2021 --check mq_peek.rs
+	cd tools/mqpeek && cargo fmt --check && cargo clippy --release --locked -- -D warnings
 	@mkdir -p $(OUT)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) CLIPPY=1 modules 2>&1 | tee $(OUT)/clippy.log
 	! grep -E '^(warning|error)' $(OUT)/clippy.log

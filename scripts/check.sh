@@ -33,7 +33,7 @@ if ! "$TOP/scripts/build-kernel.sh" debug > "$OUT/logs/build-kernel.log" 2>&1; t
 	finish
 fi
 echo "check: debug kernel ready in $(( $(date +%s) - s ))s"
-if ! make -s tests > "$OUT/logs/build-tests.log" 2>&1; then
+if ! make -s tests tool > "$OUT/logs/build-tests.log" 2>&1; then
 	cat "$OUT/logs/build-tests.log"
 	failc "build the tests"
 	finish
@@ -42,9 +42,10 @@ fi
 # ---- 1. the kselftest suites, in one boot of the debug kernel
 # Ours print TAP totals; the upstream ones (mqueue/mq_open_tests, ipc/msgque) are judged
 # by their kselftest exit status (0 pass, 4 skip, else fail).
-BINS=(mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_fuzz mq_peek_fuzz32 mq_peek_storm)
+BINS=(mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_fuzz mq_peek_fuzz32 mq_peek_storm
+	mqpeek_tool_test)
 UPSTREAM=(upstream_mq_open_tests upstream_msgque)
-adds=(--add tests/run-in-vm.sh)
+adds=(--add tests/run-in-vm.sh --add "$MQPEEK")
 for b in "${BINS[@]}" "${UPSTREAM[@]}"; do adds+=(--add "build/tests/$b"); done
 s=$(date +%s)
 # The upstream suites go first: mq_open_tests expects the default mqueue sysctls, which
@@ -83,7 +84,17 @@ else
 	failc "test VM run: exit status $vmrc: $(tail -1 "$OUT/logs/vm-tests.err")"
 fi
 
-# ---- 2. the harness itself: exit status and a verdict that can fail
+# ---- 2. the tool's image format, on the host
+if (cd tools/mqpeek && cargo test --release --locked) > "$OUT/logs/cargo-test.log" 2>&1; then
+	n=$(grep -o 'test result: ok. [0-9]* passed' "$OUT/logs/cargo-test.log" | awk '{s += $4} END {print s + 0}')
+	passed=$((passed + n))
+	echo "ok - tools/mqpeek: cargo test, $n tests"
+else
+	tail -20 "$OUT/logs/cargo-test.log"
+	failc "tools/mqpeek: cargo test (log: $OUT/logs/cargo-test.log)"
+fi
+
+# ---- 3. the harness itself: exit status and a verdict that can fail
 vm_expect() { # vm_expect DESC WANT_RC GREP [VM-OPTIONS] -- CMD...
 	local desc=$1 want=$2 pat=$3 rc
 	shift 3
