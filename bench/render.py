@@ -60,7 +60,7 @@ for (n, size), c in sorted(cell.items()):
     lines.append(f"| {n} | {size_str(size)} | " + " | ".join(vals) + " | " + ", ".join(holds) + " |")
 md = ["# mq-peek benchmark (release kernel, TCG)", "",
       "Per message: median of the measured runs, in µs, and (×) the ratio to `drain` "
-      "(mq_timedreceive) of the same queue. ¹ one measured run (a run took > 8 s).", ""]
+      "(mq_receive) of the same queue. ¹ one run only (a run took > 8 s).", ""]
 md += lines + [""]
 if skips:
     md += ["Skipped (queue memory beyond the VM's budget):", ""] + [f"- {s}" for s in skips] + [""]

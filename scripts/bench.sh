@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 OUT=$TOP/build/bench
-MEM=${MQ_PEEK_BENCH_MEM:-3072}	# MiB of guest memory; queues may use a third of it
+MEM=${MQ_PEEK_BENCH_MEM:-4096}	# MiB of guest memory; queues may use a third of it
 mkdir -p "$OUT"
 "$TOP/scripts/build-kernel.sh" release > /dev/null
 make -s -C "$TOP" build/bench/mq_peek_bench
