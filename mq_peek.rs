@@ -49,7 +49,8 @@
 //! touched.  Nothing is woken, no notification fires, no timestamp moves.
 //!
 //! Counters are in `/sys/kernel/debug/mq_peek/` (calls, cursor hits, list steps walked,
-//! restarts, the longest single hold of a queue's lock in nanoseconds); writing 0 resets.
+//! restarts, the longest single hold of a queue's lock in nanoseconds, the holds longer
+//! than 100 µs); writing 0 resets.
 //! Writing 0 to `use_cursor` there makes every peek walk from the head, as the RFC's
 //! implementation does; `make bench` uses it to measure both algorithms in one run.
 
@@ -474,6 +475,7 @@ mod stats {
     pub(crate) static STEPS: AtomicU64 = AtomicU64::new(0);
     pub(crate) static RESTARTS: AtomicU64 = AtomicU64::new(0);
     pub(crate) static MAX_HOLD_NS: AtomicU64 = AtomicU64::new(0);
+    pub(crate) static HOLDS_OVER_100US: AtomicU64 = AtomicU64::new(0);
     /// 0 makes every peek walk from the head in one hold of the lock, as the RFC does
     /// (for `make bench`).
     pub(crate) static USE_CURSOR: AtomicU64 = AtomicU64::new(1);
@@ -483,6 +485,11 @@ mod stats {
         // A plain load first: the read-modify-write is only needed for a new maximum.
         if ns > MAX_HOLD_NS.load(Ordering::Relaxed) {
             MAX_HOLD_NS.fetch_max(ns, Ordering::Relaxed);
+        }
+        // Long holds are rare; counting them tells one stray maximum (an interrupt, a
+        // virtual CPU descheduled by its host) from a pattern.
+        if ns > 100_000 {
+            add(&HOLDS_OVER_100US, 1);
         }
     }
 
@@ -499,13 +506,14 @@ mod stats {
     impl Debugfs {
         #[cfg(CONFIG_DEBUG_FS)]
         pub(crate) fn new() -> Debugfs {
-            let files: [(&CStr, &AtomicU64); 6] = [
+            let files: [(&CStr, &AtomicU64); 7] = [
                 (c_str!("use_cursor"), &USE_CURSOR),
                 (c_str!("calls"), &CALLS),
                 (c_str!("cursor_hits"), &CURSOR_HITS),
                 (c_str!("steps"), &STEPS),
                 (c_str!("restarts"), &RESTARTS),
                 (c_str!("max_hold_ns"), &MAX_HOLD_NS),
+                (c_str!("holds_over_100us"), &HOLDS_OVER_100US),
             ];
             let root = core::ptr::null_mut();
             // SAFETY: The name is a valid C string; a null parent means the debugfs root.
@@ -739,32 +747,36 @@ mod queue {
     impl<'l, 'q> Pos<'l, 'q> {
         /// The next message in receive order.
         pub(crate) fn next(self) -> Option<Pos<'l, 'q>> {
-            // SAFETY: `self` points into the tree of the queue whose lock `self.locked`
-            // holds (it was found or resumed under it), so node and list entry are live.
-            unsafe {
-                let head = list_of(self.node);
-                if (*self.link).next != head {
-                    return Some(Pos {
-                        link: (*self.link).next,
-                        ..self
-                    });
-                }
-                self.locked.scan(bindings::rb_prev(self.node), true)
-            }
+            self.step(true)
         }
 
         /// The previous message in receive order.
         pub(crate) fn prev(self) -> Option<Pos<'l, 'q>> {
-            // SAFETY: As in `next`.
+            self.step(false)
+        }
+
+        /// The neighbour in receive order: within this priority's list (oldest first),
+        /// else the first message of the next lower priority (`forward`) or the last of
+        /// the next higher one.
+        fn step(self, forward: bool) -> Option<Pos<'l, 'q>> {
+            // SAFETY: `self` points into the tree of the queue whose lock `self.locked`
+            // holds (it was found or resumed under it), so node and list entry are live.
             unsafe {
                 let head = list_of(self.node);
-                if (*self.link).prev != head {
-                    return Some(Pos {
-                        link: (*self.link).prev,
-                        ..self
-                    });
+                let link = if forward {
+                    (*self.link).next
+                } else {
+                    (*self.link).prev
+                };
+                if link != head {
+                    return Some(Pos { link, ..self });
                 }
-                self.locked.scan(bindings::rb_next(self.node), false)
+                let rb = if forward {
+                    bindings::rb_prev(self.node)
+                } else {
+                    bindings::rb_next(self.node)
+                };
+                self.locked.scan(rb, forward)
             }
         }
 
