@@ -20,9 +20,10 @@
  * One warm-up run, then up to REPS runs; a contender whose run takes longer than
  * LONG_RUN seconds stops there, and a warm-up that long is the one measured run
  * (reps=1 says so).  Prints
- *   BENCH n size contender reps median_ns_per_msg max_lock_hold_ns
- * where the lock hold is the longest single hold of info->lock by the module
- * during the contender's runs (from /sys/kernel/debug/mq_peek/max_hold_ns).
+ *   BENCH n size contender reps median_ns_per_msg max_hold_ns holds_over_100us calls
+ * where the holds are the module's holds of info->lock during the contender's
+ * measured runs: the longest, and how many of them took over 100 µs, out of
+ * that many F_MQ_PEEK calls (/sys/kernel/debug/mq_peek/).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -206,6 +207,14 @@ static double run(int c, long n, long size, int *perm, unsigned char **store)
 	return t;
 }
 
+/* The module's hold statistics cover the measured runs only. */
+static void reset_counters(void)
+{
+	write_file(DBG "max_hold_ns", 0);
+	write_file(DBG "holds_over_100us", 0);
+	write_file(DBG "calls", 0);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -271,8 +280,8 @@ int main(int argc, char **argv)
 			}
 			for (int c = 0; c < NC; c++) {
 				double t[REPS];
-				int reps = 0;
-				long hold;
+				int reps = 0, peeks;
+				long hold, over, calls;
 
 				if (c == DRAIN_RESEND)
 					for (long i = 0; i < n; i++)
@@ -282,23 +291,25 @@ int main(int argc, char **argv)
 				 * The warm-up; a run that long is its own measurement (a
 				 * warm cache is noise next to it), and the only one.
 				 */
-				write_file(DBG "max_hold_ns", 0);
+				reset_counters();
 				t[0] = run(c, n, size, perm, store);
 				if (t[0] > LONG_RUN) {
 					reps = 1;
 				} else {
-					write_file(DBG "max_hold_ns", 0);
+					reset_counters();
 					while (reps < REPS) {
 						t[reps] = run(c, n, size, perm, store);
 						if (t[reps++] > LONG_RUN)
 							break;
 					}
 				}
-				hold = c == DRAIN || c == DRAIN_RESEND || c == SYSV ? -1 :
-					read_file(DBG "max_hold_ns");
+				peeks = c == DRAIN || c == DRAIN_RESEND || c == SYSV;
+				hold = peeks ? -1 : read_file(DBG "max_hold_ns");
+				over = peeks ? -1 : read_file(DBG "holds_over_100us");
+				calls = peeks ? -1 : read_file(DBG "calls");
 				qsort(t, reps, sizeof(t[0]), cmp_double);
-				printf("BENCH %ld %ld %s %d %.0f %ld\n", n, size, names[c], reps,
-				       t[reps / 2] * 1e9 / n, hold);
+				printf("BENCH %ld %ld %s %d %.0f %ld %ld %ld\n", n, size, names[c], reps,
+				       t[reps / 2] * 1e9 / n, hold, over, calls);
 				fflush(stdout);
 				if (c == DRAIN_RESEND)
 					for (long i = 0; i < n; i++)

@@ -9,9 +9,11 @@ raw, out = sys.argv[1], sys.argv[2]
 rows, skips = [], []
 for line in open(raw, errors="replace"):
     f = line.split()
-    if f[:1] == ["BENCH"] and len(f) == 7:
+    if f[:1] == ["BENCH"] and len(f) in (7, 9):
         rows.append(dict(n=int(f[1]), size=int(f[2]), contender=f[3], reps=int(f[4]),
-                         ns_per_msg=float(f[5]), max_hold_ns=int(f[6])))
+                         ns_per_msg=float(f[5]), max_hold_ns=int(f[6]),
+                         holds_over_100us=int(f[7]) if len(f) == 9 else None,
+                         calls=int(f[8]) if len(f) == 9 else None))
     elif f[:1] == ["BENCH-SKIP"]:
         skips.append(" ".join(f[1:]))
 
@@ -56,11 +58,15 @@ for (n, size), c in sorted(cell.items()):
                     f"{r['ns_per_msg'] / 1000:.2f} µs ({r['ratio_to_drain']:.2f}×)"
                     + ("" if r["reps"] > 1 else "¹"))
     holds = [f"{k.removeprefix('peek_')} {c[k]['max_hold_ns'] / 1000:.0f}"
+             + (f" ({c[k]['holds_over_100us']}/{c[k]['calls']})"
+                if c[k].get("holds_over_100us") is not None else "")
              for k in order if k in c and c[k]["max_hold_ns"] >= 0]
     lines.append(f"| {n} | {size_str(size)} | " + " | ".join(vals) + " | " + ", ".join(holds) + " |")
 md = ["# mq-peek benchmark (release kernel, TCG)", "",
       "Per message: median of the measured runs, in µs, and (×) the ratio to `drain` "
-      "(mq_receive) of the same queue. ¹ one run only (a run took > 8 s).", ""]
+      "(mq_receive) of the same queue. ¹ one run only (a run took > 8 s). "
+      "Lock holds: the longest single hold of the queue's lock by the module, in µs, and "
+      "(k/N) k holds longer than 100 µs during N peeks.", ""]
 md += lines + [""]
 if skips:
     md += ["Skipped (queue memory beyond the VM's budget):", ""] + [f"- {s}" for s in skips] + [""]
