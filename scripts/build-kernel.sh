@@ -11,8 +11,9 @@
 #                        content (rsync -c), so a changed patch only touches the files it
 #                        changes and make rebuilds only what depends on them.
 #   build-PROFILE/       the O= build directory; .mq-peek-key holds the hash of everything
-#                        that went into it (source version, patches, fragments, toolchain,
-#                        this script).  A matching key means there is nothing to do.
+#                        that went into it (source version, patches, fragments, toolchain
+#                        and make variables, this script).  A matching key means there is
+#                        nothing to do.
 # Prints the build directory on the last line of stdout.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -28,7 +29,8 @@ mapfile -t PATCHES < <(grep -v '^\s*\(#\|$\)' "$TOP/kernel/patches/series")
 key=$({
 	echo "$KPKG $PROFILE"
 	for p in "${PATCHES[@]}"; do sha256sum < "$TOP/kernel/patches/$p"; done
-	cat "${FRAGS[@]}" "$0" "$(dirname "$0")/env.sh"
+	cat "${FRAGS[@]}" "$0"
+	echo "${KMAKE[*]}"
 	"$RUSTC" --version; clang-14 --version | head -1; "$BINDGEN" --version
 } | sha256sum | cut -c1-16)
 
