@@ -8,7 +8,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KPKG=6.12.117-1~deb12u1
 RPKG=1.96.0+dfsg1-1~deb12u2
 BINDGEN_VER=0.73.2
-CACHE=${MQ_PEEK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mq-peek}
+CACHE=${MQ_PEEK_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/mq-peek}
 TOOLS=$CACHE/tools
 BINDGEN=$TOOLS/bin/bindgen
 # Debian's rustc-web, never rustup's: the kernel needs the core source of this exact rustc.
