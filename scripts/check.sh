@@ -48,6 +48,7 @@ UPSTREAM=(upstream_mq_open_tests upstream_msgque)
 adds=(--add tests/run-in-vm.sh --add "$MQPEEK")
 for b in "${BINS[@]}" "${UPSTREAM[@]}"; do adds+=(--add "build/tests/$b"); done
 s=$(date +%s)
+rm -f "$OUT/logs/tests.out"	# never count a previous run's results
 # The upstream suites go first: mq_open_tests expects the default mqueue sysctls, which
 # our tests raise.
 scripts/vm --quiet --output "$OUT/logs/tests.out" "${adds[@]}" \
