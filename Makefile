@@ -93,8 +93,8 @@ lint: kernel
 	@mkdir -p $(OUT)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) CLIPPY=1 modules 2>&1 | tee $(OUT)/clippy.log
 	! grep -E '^(warning|error)' $(OUT)/clippy.log
-	$(MQ_PEEK_CACHE)/src/scripts/checkpatch.pl --strict --no-tree -q \
-		--ignore FSF_MAILING_ADDRESS,FILE_PATH_CHANGES kernel/patches/*.patch
+	cd kernel/patches && $(MQ_PEEK_CACHE)/src/scripts/checkpatch.pl --strict --no-tree -q \
+		--ignore FSF_MAILING_ADDRESS,FILE_PATH_CHANGES *.patch
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) clean
