@@ -120,6 +120,20 @@ static void bad(const char *what, long ret, int err)
 	fprintf(stderr, "# storm: %s: ret %ld errno %d (%s)\n", what, ret, err, strerror(err));
 }
 
+/* The absolute deadline of a timed send or receive: 2 ms from now. */
+static struct timespec soon(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 2000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
 static void *sender(void *arg)
 {
 	uint64_t s = (uintptr_t)arg;
@@ -127,15 +141,9 @@ static void *sender(void *arg)
 	unsigned int prio;
 
 	while (!atomic_load(&stop)) {
-		struct timespec ts;
+		struct timespec ts = soon();
 		size_t len = make_msg(buf, &s, &prio);
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 2000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
 		if (!mq_timedsend(atomic_load(&cur_fd), (char *)buf, len, prio, &ts))
 			atomic_fetch_add(&n_send, 1);
 	}
@@ -150,15 +158,9 @@ static void *receiver(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&stop)) {
-		struct timespec ts;
+		struct timespec ts = soon();
 		ssize_t n;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 2000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
 		n = mq_timedreceive(atomic_load(&cur_fd), (char *)buf, MSGSIZE, &prio, &ts);
 		if (n >= 0) {
 			atomic_fetch_add(&n_recv, 1);
