@@ -88,7 +88,7 @@ run:
 # "does MAINTAINERS need updating" for the new include/linux/mqueue.h (ipc/ has no
 # MAINTAINERS entry to extend).
 lint: kernel
-	rustfmt --edition 2021 --check mq_peek.rs
+	rustfmt --edition 2021 --check *.rs
 	cd tools/mqpeek && cargo fmt --check && cargo clippy --release --locked -- -D warnings
 	@mkdir -p $(OUT)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) CLIPPY=1 modules 2>&1 | tee $(OUT)/clippy.log

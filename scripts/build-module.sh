@@ -11,6 +11,6 @@ set -euo pipefail
 KDIR=$1 OUT=$2
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-cp -p "$TOP/Kbuild" "$TOP/mq_peek.rs" "$OUT/"
+cp -p "$TOP/Kbuild" "$TOP"/*.rs "$OUT/"
 make -s -C "$KDIR" M="$OUT" "${KMAKE[@]}" modules >&2
 echo "$OUT/mq_peek.ko"

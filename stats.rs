@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Counters and switches, in `/sys/kernel/debug/mq_peek/`.
+//!
+//! Every file holds one unsigned number; writing sets it (0 resets a counter).
+//!
+//! - `stats` (default 0): while 1, the counters below are kept and every hold of a queue's
+//!   lock is timed.  While 0 a call pays one relaxed load for all of it.
+//! - `calls`, `cursor_hits`, `steps` (list steps walked), `fallbacks` (calls whose
+//!   bounded holds were overtaken by a change of the queue and that finished in one hold),
+//!   `max_hold_ns` (the longest single hold of a queue's lock), `holds_over_100us`.
+//! - `use_cursor` (default 1): 0 makes F_MQ_PEEK walk from the head in one hold of the
+//!   lock, as the RFC does (for `make bench`).
+//! - `length_query` (default 1): 0 makes F_MQ_PEEK exactly the RFC's (`buf == NULL,
+//!   buf_len == 0` is `EINVAL`), to test user space against such a kernel.
+//! - `peek_batch` (default 1): 0 makes F_MQ_PEEK_BATCH fail with `EINVAL`, as on a kernel
+//!   without it.
+//!
+//! The files are read and written through `simple_attr` with atomic loads and stores, so a
+//! reader never races with the module's updates.
+
+use core::{
+    ptr::addr_of,
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+};
+use kernel::{
+    bindings, c_str,
+    ffi::{c_int, c_void},
+    prelude::*,
+    str::CStr,
+    time::Ktime,
+    types::Opaque,
+    ThisModule,
+};
+
+/// The module's counters and switches, and their debugfs directory.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Stats {
+    enabled: AtomicU64,
+    pub(crate) calls: AtomicU64,
+    pub(crate) cursor_hits: AtomicU64,
+    pub(crate) steps: AtomicU64,
+    pub(crate) fallbacks: AtomicU64,
+    max_hold_ns: AtomicU64,
+    holds_over_100us: AtomicU64,
+    use_cursor: AtomicU64,
+    length_query: AtomicU64,
+    peek_batch: AtomicU64,
+    /// The `file_operations` of every file in `dir`; pinned because debugfs keeps a pointer.
+    #[pin]
+    fops: Opaque<bindings::file_operations>,
+    dir: Dir,
+}
+
+/// The debugfs directory, or null (or an error pointer) if there is none.
+struct Dir(*mut bindings::dentry);
+
+// SAFETY: The pointer is only passed to `debugfs_remove()`, which may be called from any
+// thread.
+unsafe impl Send for Dir {}
+// SAFETY: `&Dir` gives no access to the pointer outside this file, and nothing here uses it
+// through a shared reference.
+unsafe impl Sync for Dir {}
+
+impl Stats {
+    /// Creates the counters and their debugfs files, owned by `module` (an open file pins
+    /// the module, so the files' operations outlive every open file).
+    pub(crate) fn new(module: &'static ThisModule) -> impl PinInit<Self> {
+        let fops = bindings::file_operations {
+            owner: module.as_ptr(),
+            open: Some(open_value),
+            release: Some(bindings::simple_attr_release),
+            read: Some(bindings::debugfs_attr_read),
+            write: Some(bindings::debugfs_attr_write),
+            ..Default::default()
+        };
+        pin_init!(&this in Stats {
+            enabled: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            cursor_hits: AtomicU64::new(0),
+            steps: AtomicU64::new(0),
+            fallbacks: AtomicU64::new(0),
+            max_hold_ns: AtomicU64::new(0),
+            holds_over_100us: AtomicU64::new(0),
+            use_cursor: AtomicU64::new(1),
+            length_query: AtomicU64::new(1),
+            peek_batch: AtomicU64::new(1),
+            fops: Opaque::new(fops),
+            // SAFETY: `this` points to the `Stats` being initialised; every field above is
+            // initialised before this one (fields are initialised in order) and the pinned
+            // object outlives the files, which `drop` removes first.
+            dir: unsafe { Self::create_files(this.as_ptr()) },
+        })
+    }
+
+    /// Creates the debugfs directory and one file per value of `*this`.
+    ///
+    /// # Safety
+    ///
+    /// `this` must point to a pinned `Stats` whose values and `fops` are initialised, and
+    /// that stays where it is until its `drop` has removed the files.
+    #[cfg(CONFIG_DEBUG_FS)]
+    unsafe fn create_files(this: *const Stats) -> Dir {
+        // SAFETY: The name is a valid C string; a null parent means the debugfs root.
+        let dir =
+            unsafe { bindings::debugfs_create_dir(c_str!("mq_peek").as_char_ptr(), null_mut()) };
+        // SAFETY: The values and `fops` of `*this` are initialised (safety requirement); only
+        // those fields are borrowed, never the partly initialised whole.
+        let (files, fops) = unsafe {
+            let files: [(&CStr, &AtomicU64); 10] = [
+                (c_str!("stats"), &*addr_of!((*this).enabled)),
+                (c_str!("calls"), &*addr_of!((*this).calls)),
+                (c_str!("cursor_hits"), &*addr_of!((*this).cursor_hits)),
+                (c_str!("steps"), &*addr_of!((*this).steps)),
+                (c_str!("fallbacks"), &*addr_of!((*this).fallbacks)),
+                (c_str!("max_hold_ns"), &*addr_of!((*this).max_hold_ns)),
+                (
+                    c_str!("holds_over_100us"),
+                    &*addr_of!((*this).holds_over_100us),
+                ),
+                (c_str!("use_cursor"), &*addr_of!((*this).use_cursor)),
+                (c_str!("length_query"), &*addr_of!((*this).length_query)),
+                (c_str!("peek_batch"), &*addr_of!((*this).peek_batch)),
+            ];
+            (files, (*addr_of!((*this).fops)).get())
+        };
+        for (name, value) in files {
+            // SAFETY: `value` and `fops` live at fixed addresses until `drop` removes the
+            // directory (safety requirement); `open_value` reads `value` as the `AtomicU64`
+            // it is.  With an error pointer as parent the call does nothing.
+            unsafe {
+                bindings::debugfs_create_file_unsafe(
+                    name.as_char_ptr(),
+                    0o600,
+                    dir,
+                    core::ptr::from_ref(value).cast_mut().cast(),
+                    fops,
+                )
+            };
+        }
+        Dir(dir)
+    }
+
+    /// Without debugfs there are no files; the values keep their defaults.
+    ///
+    /// # Safety
+    ///
+    /// None needed; `unsafe` only to match the debugfs variant.
+    #[cfg(not(CONFIG_DEBUG_FS))]
+    unsafe fn create_files(_this: *const Stats) -> Dir {
+        Dir(null_mut())
+    }
+
+    /// Whether counters and hold times are being collected.
+    #[inline]
+    pub(crate) fn on(&self) -> bool {
+        self.enabled.load(Relaxed) != 0
+    }
+
+    /// Adds `n` to `counter` while collecting.
+    #[inline]
+    pub(crate) fn add(&self, counter: &AtomicU64, n: u64) {
+        if n != 0 && self.on() {
+            counter.fetch_add(n, Relaxed);
+        }
+    }
+
+    /// Whether F_MQ_PEEK resumes from the queue's last peek position and bounds its holds.
+    pub(crate) fn use_cursor(&self) -> bool {
+        self.use_cursor.load(Relaxed) != 0
+    }
+
+    /// Whether `buf == NULL, buf_len == 0` asks for a message's length.
+    pub(crate) fn length_query(&self) -> bool {
+        self.length_query.load(Relaxed) != 0
+    }
+
+    /// Whether F_MQ_PEEK_BATCH is served.
+    pub(crate) fn peek_batch(&self) -> bool {
+        self.peek_batch.load(Relaxed) != 0
+    }
+
+    /// A timer for one hold of a queue's lock, if collecting.
+    #[inline]
+    pub(crate) fn hold_timer(&self) -> Option<Ktime> {
+        self.on().then(Ktime::ktime_get)
+    }
+
+    /// Records the end of a hold started at `since`.
+    pub(crate) fn hold_done(&self, since: Option<Ktime>) {
+        let Some(since) = since else { return };
+        let ns = u64::try_from((Ktime::ktime_get() - since).to_ns()).unwrap_or(0);
+        // A plain load first: the read-modify-write is only needed for a new maximum.
+        if ns > self.max_hold_ns.load(Relaxed) {
+            self.max_hold_ns.fetch_max(ns, Relaxed);
+        }
+        // Long holds are rare; counting them tells one stray maximum (an interrupt, a
+        // virtual CPU descheduled by its host) from a pattern.
+        if ns > 100_000 {
+            self.holds_over_100us.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Stats {
+    fn drop(self: Pin<&mut Self>) {
+        #[cfg(CONFIG_DEBUG_FS)]
+        // SAFETY: `dir` came from `debugfs_create_dir` (null and error pointers are ignored).
+        // Removal waits for reads and writes in progress; files still open afterwards fail
+        // with EIO and pin the module, so nothing uses `fops` or the values after `self` is
+        // freed.
+        unsafe {
+            bindings::debugfs_remove(self.dir.0)
+        };
+    }
+}
+
+/// `open` of every file: a `simple_attr` over the `AtomicU64` in the inode's private data.
+///
+/// # Safety
+///
+/// Called by the VFS with a valid inode and file of one of our debugfs files.
+unsafe extern "C" fn open_value(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: Valid inode and file (the function's safety requirement); the format takes one
+    // `u64`, which is what `get_value` produces.
+    unsafe {
+        bindings::simple_attr_open(
+            inode,
+            file,
+            Some(get_value),
+            Some(set_value),
+            c_str!("%llu\n").as_char_ptr(),
+        )
+    }
+}
+
+/// Reads a value for `simple_attr`.
+///
+/// # Safety
+///
+/// `data` must be the `AtomicU64` of a file created by `Stats::create_files`, and `val`
+/// valid for a write.
+unsafe extern "C" fn get_value(data: *mut c_void, val: *mut u64) -> c_int {
+    // SAFETY: Per the requirements; debugfs keeps the file's users out once it is removed,
+    // and it is removed before the value is freed.
+    unsafe { *val = (*data.cast::<AtomicU64>()).load(Relaxed) };
+    0
+}
+
+/// Writes a value for `simple_attr`.
+///
+/// # Safety
+///
+/// `data` must be the `AtomicU64` of a file created by `Stats::create_files`.
+unsafe extern "C" fn set_value(data: *mut c_void, val: u64) -> c_int {
+    // SAFETY: As in `get_value`.
+    unsafe { (*data.cast::<AtomicU64>()).store(val, Relaxed) };
+    0
+}
+
+fn null_mut<T>() -> *mut T {
+    core::ptr::null_mut()
+}
