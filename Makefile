@@ -20,7 +20,8 @@ KSFT ?= $(MQ_PEEK_CACHE)/src/tools/testing/selftests
 OUT := build
 
 TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT) -pthread
-TESTS := $(addprefix $(OUT)/tests/,mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_fuzz \
+TESTS := $(addprefix $(OUT)/tests/,mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_batch_test \
+	mq_peek_batch_test32 mq_peek_fuzz \
 	mq_peek_fuzz32 mq_peek_storm mq_peek_demo mqpeek_tool_test upstream_mq_open_tests \
 	upstream_msgque)
 

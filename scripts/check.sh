@@ -42,7 +42,8 @@ fi
 # ---- 1. the kselftest suites, in one boot of the debug kernel
 # Ours print TAP totals; the upstream ones (mqueue/mq_open_tests, ipc/msgque) are judged
 # by their kselftest exit status (0 pass, 4 skip, else fail).
-BINS=(mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_fuzz mq_peek_fuzz32 mq_peek_storm
+BINS=(mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_batch_test mq_peek_batch_test32
+	mq_peek_fuzz mq_peek_fuzz32 mq_peek_storm
 	mqpeek_tool_test)
 UPSTREAM=(upstream_mq_open_tests upstream_msgque)
 adds=(--add tests/run-in-vm.sh --add "$MQPEEK")
