@@ -271,7 +271,14 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
                 if out.faulted {
                     break;
                 }
-                let snap = peek::snapshot(q, stats, index, data)?;
+                let snap = match peek::snapshot(q, stats, index, data) {
+                    Ok(snap) => snap,
+                    // What is taken stays taken.
+                    Err(_) if out.records() > 0 => break,
+                    // The queue shrank meanwhile: the next hold sees its new version.
+                    Err(e) if e == enomsg() => continue,
+                    Err(e) => return Err(e),
+                };
                 if out.records() > 0 && snap.version != v {
                     break;
                 }

@@ -11,6 +11,7 @@
  *   peek_fwd_rfc   offsets 0..n-1 with the module's cursor switched off: the RFC's
  *                  algorithm, a walk from the head on every call
  *   peek_head      offset 0, n times (one peek vs. one receive)
+ *   batch_fwd      F_MQ_PEEK_BATCH from offset 0 with a 1 MiB buffer until the end
  *   drain          mq_receive() n times, i.e. the mq_timedreceive syscall (destructive:
  *                  the floor for reading the same bytes)
  *   drain_resend   CRIU's fallback: receive all n, then mq_send() them all back
@@ -22,8 +23,16 @@
  * (reps=1 says so).  Prints
  *   BENCH n size contender reps median_ns_per_msg max_hold_ns holds_over_100us calls
  * where the holds are the module's holds of info->lock during the contender's
- * measured runs: the longest, and how many of them took over 100 µs, out of
- * that many F_MQ_PEEK calls (/sys/kernel/debug/mq_peek/).
+ * warm-up run: the longest, and how many of them took over 100 µs, out of that
+ * many calls (/sys/kernel/debug/mq_peek/).  The module times its holds only
+ * while its "stats" switch is on, which costs two clock reads per hold, so
+ * the warm-up runs with it on and the measured runs with it off.
+ *
+ * Then the cost of a peek against the queue's mq_msgsize: one 1-byte message
+ * in a queue of mq_msgsize 64 and in one of 8 MiB, peeked at offset 0 with a
+ * buffer of mq_msgsize bytes (what a dumper that sizes its buffer by
+ * mq_getattr() passes), and at offset 1 (ENOMSG):
+ *   BENCH-MSGSIZE msgsize peek_1byte|enomsg ns_per_call
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -117,9 +126,33 @@ static long peek(mqd_t q, int off, long size)
 	return fcntl(q, F_MQ_PEEK, &pa);
 }
 
-enum { PEEK_FWD, PEEK_REV, PEEK_RAND, PEEK_RFC, PEEK_HEAD, DRAIN, DRAIN_RESEND, SYSV, NC };
+#define BATCH_BUF	(1 << 20)
+static unsigned char *bbuf;
+
+/* The whole queue with F_MQ_PEEK_BATCH; every message must come back whole. */
+static void batch_dump(mqd_t q, long n, long size)
+{
+	struct mq_peek_batch b = { .buf = (uintptr_t)bbuf, .buf_len = BATCH_BUF };
+	long got = 0, r;
+
+	while ((r = fcntl(q, F_MQ_PEEK_BATCH, &b)) > 0) {
+		struct mq_peek_record rec;
+
+		memcpy(&rec, bbuf, sizeof(rec));
+		if (rec.data_len != (uint64_t)size && size + sizeof(rec) <= BATCH_BUF)
+			die("batch record");
+		got += r;
+		b.offset += r;
+	}
+	if (r < 0 || got < n)
+		die("F_MQ_PEEK_BATCH");
+}
+
+enum { PEEK_FWD, PEEK_REV, PEEK_RAND, PEEK_RFC, PEEK_HEAD, BATCH_FWD, DRAIN, DRAIN_RESEND, SYSV,
+       NC };
 static const char *const names[NC] = { "peek_fwd", "peek_rev", "peek_rand", "peek_fwd_rfc",
-					"peek_head", "drain", "drain_resend", "sysv_copy" };
+					"peek_head", "batch_fwd", "drain", "drain_resend",
+					"sysv_copy" };
 
 struct sysv_msg {
 	long mtype;
@@ -172,6 +205,9 @@ static double run(int c, long n, long size, int *perm, unsigned char **store)
 			if (peek(q, 0, size) != size)
 				die("peek");
 		break;
+	case BATCH_FWD:
+		batch_dump(q, n, size);
+		break;
 	case DRAIN:
 		for (long i = 0; i < n; i++)
 			if (mq_receive(q, (char *)buf, size, NULL) != size)
@@ -207,12 +243,51 @@ static double run(int c, long n, long size, int *perm, unsigned char **store)
 	return t;
 }
 
-/* The module's hold statistics cover the measured runs only. */
-static void reset_counters(void)
+static int cmp_double(const void *a, const void *b);
+
+/* The module's hold statistics: on, and reset, for one run. */
+static void stats(int on)
 {
 	write_file(DBG "max_hold_ns", 0);
 	write_file(DBG "holds_over_100us", 0);
 	write_file(DBG "calls", 0);
+	write_file(DBG "stats", on);
+}
+
+/* A 1-byte peek, and an ENOMSG, in a queue of the given mq_msgsize. */
+static void msgsize_cell(long msgsize)
+{
+	struct mq_attr a = { .mq_maxmsg = 10, .mq_msgsize = msgsize };
+	const long calls = 20000;
+	unsigned char *big = malloc(msgsize);
+	struct mq_peek_attr pa = { .buf = (char *)big, .buf_len = msgsize };
+	double t[REPS];
+	mqd_t q;
+
+	if (!big)
+		die("malloc");
+	mq_unlink(QNAME);
+	q = mq_open(QNAME, O_RDWR | O_CREAT, 0600, &a);
+	if (q < 0 || mq_send(q, "x", 1, 0))
+		die("mq_open/mq_send");
+	for (int off = 0; off < 2; off++) {
+		pa.offset = off;
+		for (int r = 0; r <= REPS; r++) {	/* r == 0: warm-up */
+			double t0 = now();
+
+			for (long i = 0; i < calls; i++)
+				if (fcntl(q, F_MQ_PEEK, &pa) != (off ? -1 : 1))
+					die("peek");
+			if (r)
+				t[r - 1] = now() - t0;
+		}
+		qsort(t, REPS, sizeof(t[0]), cmp_double);
+		printf("BENCH-MSGSIZE %ld %s %.0f\n", msgsize, off ? "enomsg" : "peek_1byte",
+		       t[REPS / 2] * 1e9 / calls);
+	}
+	mq_close(q);
+	mq_unlink(QNAME);
+	free(big);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -239,7 +314,8 @@ int main(int argc, char **argv)
 	write_file("/proc/sys/kernel/msgmax", maxsize);
 	write_file("/proc/sys/kernel/msgmnb", 2147483647L);
 	buf = malloc(maxsize + sizeof(long) + 16);
-	if (!buf)
+	bbuf = malloc(BATCH_BUF);
+	if (!buf || !bbuf)
 		die("malloc");
 	memset(buf, 0x5a, maxsize + sizeof(long));
 	if (read_file(DBG "use_cursor") < 0)
@@ -280,7 +356,7 @@ int main(int argc, char **argv)
 			}
 			for (int c = 0; c < NC; c++) {
 				double t[REPS];
-				int reps = 0, peeks;
+				int reps = 0;
 				long hold, over, calls;
 
 				if (c == DRAIN_RESEND)
@@ -291,22 +367,23 @@ int main(int argc, char **argv)
 				 * The warm-up; a run that long is its own measurement (a
 				 * warm cache is noise next to it), and the only one.
 				 */
-				reset_counters();
+				stats(1);
 				t[0] = run(c, n, size, perm, store);
+				hold = read_file(DBG "max_hold_ns");
+				over = read_file(DBG "holds_over_100us");
+				calls = read_file(DBG "calls");
+				stats(0);
 				if (t[0] > LONG_RUN) {
 					reps = 1;
 				} else {
-					reset_counters();
 					while (reps < REPS) {
 						t[reps] = run(c, n, size, perm, store);
 						if (t[reps++] > LONG_RUN)
 							break;
 					}
 				}
-				peeks = c == DRAIN || c == DRAIN_RESEND || c == SYSV;
-				hold = peeks ? -1 : read_file(DBG "max_hold_ns");
-				over = peeks ? -1 : read_file(DBG "holds_over_100us");
-				calls = peeks ? -1 : read_file(DBG "calls");
+				if (c == DRAIN || c == DRAIN_RESEND || c == SYSV)
+					hold = over = calls = -1;	/* not ours */
 				qsort(t, reps, sizeof(t[0]), cmp_double);
 				printf("BENCH %ld %ld %s %d %.0f %ld %ld %ld\n", n, size, names[c], reps,
 				       t[reps / 2] * 1e9 / n, hold, over, calls);
@@ -318,6 +395,10 @@ int main(int argc, char **argv)
 			free(perm);
 			free(store);
 		}
+	}
+	if (!only) {
+		msgsize_cell(64);
+		msgsize_cell(8 << 20);
 	}
 	printf("BENCH-DONE\n");
 	return 0;

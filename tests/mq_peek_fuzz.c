@@ -117,7 +117,9 @@ static void setup_env(struct __test_metadata *_metadata, struct env *e)
 	for (int k = 0; k < FD_N; k++)
 		ASSERT_LE(0, e->fd[k]);
 
-	e->good = mmap(NULL, GOOD_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* GOOD_LEN bytes, then a guard page: a longer write faults instead of hitting a neighbour */
+	e->good = mmap(NULL, GOOD_LEN + PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
 	e->ro = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	e->none = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	e->edge = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -126,6 +128,7 @@ static void setup_env(struct __test_metadata *_metadata, struct env *e)
 	ASSERT_NE(MAP_FAILED, e->none);
 	ASSERT_NE(MAP_FAILED, e->edge);
 	ASSERT_EQ(0, mprotect(e->edge + PG, PG, PROT_NONE));
+	ASSERT_EQ(0, mprotect(e->good + GOOD_LEN, PG, PROT_NONE));
 	memset(e->good, FILLB, GOOD_LEN);
 	/* a read-only attr: valid, so only the msg_prio write-back can fail */
 	struct mq_peek_attr roa = { .offset = 1, .buf_len = 64, .buf = (char *)e->good };
@@ -346,6 +349,218 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 		ASSERT_EQ(e->prio[k], prio);
 		ASSERT_EQ(0, memcmp(e->good, e->msg[k], n));
 	}
+}
+
+/*
+ * F_MQ_PEEK_BATCH against its model: descriptor, struct placement (valid,
+ * NULL, unmapped, kernel address, read-only so that only the write-back of the
+ * output fields can fail, straddling into an unmapped page), flags and
+ * reserved fields (mostly zero), offset, buffer length (below a header, a
+ * header, random, huge) and buffer (as for F_MQ_PEEK, including k writable
+ * bytes before a fault).  The model predicts the record count, used bytes,
+ * every record, and the errno; the version must never move (nothing changes
+ * the queue); the input fields are never written.
+ */
+struct brec { size_t at, end, data; int idx; };
+
+/* The records a batch from @off with @len bytes of buffer holds; returns how many. */
+static int batch_model(const struct env *e, unsigned int off, uint64_t len, struct brec *r)
+{
+	const size_t hdr = sizeof(struct mq_peek_record);
+	size_t used = 0;
+	int n = 0;
+
+	for (unsigned int k = off; k < NMSG; k++) {
+		uint64_t room = len - used;
+		size_t data;
+
+		if (room < hdr)
+			break;
+		if (hdr + e->len[k] <= room)
+			data = e->len[k];
+		else if (n == 0)
+			data = room - hdr;
+		else
+			break;
+		r[n].at = used;
+		r[n].data = data;
+		r[n].idx = k;
+		/* the padding where the buffer has room for it */
+		r[n].end = MQ_PEEK_RECORD_SIZE(data) < room ? MQ_PEEK_RECORD_SIZE(data) : room;
+		r[n].end += used;
+		used = r[n].end;
+		n++;
+	}
+	return n;
+}
+
+TEST_F_TIMEOUT(fuzz, batch_model, 900)
+{
+	struct env *e = &self->e;
+	const char *it = getenv("MQ_PEEK_FUZZ_ITERS"), *sd = getenv("MQ_PEEK_SEED");
+	unsigned long iters = (it && *it ? strtoul(it, NULL, 0) : DEFAULT_ITERS) / 4;
+	unsigned long seed = sd && *sd ? strtoul(sd, NULL, 0) : (unsigned long)time(NULL);
+	unsigned long results[8] = { 0 }, mismatches = 0;
+	const size_t bsz = sizeof(struct mq_peek_batch), hdr = sizeof(struct mq_peek_record);
+	struct mq_peek_batch *ba = (struct mq_peek_batch *)e->attr, v0 = { 0 }, *rob;
+	struct mq_attr qa;
+
+	/* the queue's version, from one plain call */
+	unsigned char *all = malloc(1 << 16);
+
+	ASSERT_NE(NULL, all);
+	v0.buf = (uintptr_t)all;
+	v0.buf_len = 1 << 16;
+	ASSERT_EQ(NMSG, fcntl(e->fd[FD_RW], F_MQ_PEEK_BATCH, &v0)) TH_LOG("%s", strerror(errno));
+	free(all);
+	/* a read-only struct: valid, so only the write-back of the output fields fails */
+	rob = (struct mq_peek_batch *)(e->ro + 512);
+	ASSERT_EQ(0, mprotect(e->ro, PG, PROT_READ | PROT_WRITE));
+	memset(rob, 0, bsz);
+	rob->buf = (uintptr_t)e->good;
+	rob->buf_len = 4096;
+	rob->offset = 2;
+	ASSERT_EQ(0, mprotect(e->ro, PG, PROT_READ));
+	e->attr = realloc(e->attr, bsz + 64);
+	ba = (struct mq_peek_batch *)e->attr;
+
+	rs = seed * 0x9e3779b97f4a7c15ull + 7;
+	TH_LOG("seed %lu, %lu batch calls", seed, iters);
+	for (unsigned long n = 0; n < iters; n++) {
+		int fk = rnd() % 16 < 10 ? (rnd() % 2 ? FD_RW : FD_RO) : (int)(rnd() % FD_N);
+		int ak = rnd() % 16 < 11 ? A_GOOD : (int)(rnd() % A_N);
+		int bk = rnd() % 16 < 10 ? B_GOOD : (int)(rnd() % B_N);
+		size_t writable;
+		char *buf = pick_buf(e, bk, &writable);
+		struct mq_peek_batch want = { 0 }, before;
+		struct brec rec[NMSG];
+		int attr_ok = 1, out_writable = 1, nrec = 0;
+		long expect, ret;
+		void *ub;
+
+		want.buf = (uintptr_t)buf;
+		switch (rnd() % 8) {
+		case 0: want.buf_len = rnd() % hdr; break;
+		case 1: want.buf_len = hdr + rnd() % 16; break;
+		case 2: want.buf_len = UINT64_MAX; break;
+		case 3: want.buf_len = GOOD_LEN; break;
+		default: want.buf_len = hdr + rnd() % (2 * GOOD_LEN); break;
+		}
+		want.offset = rnd() % 8 ? rnd() % (NMSG + 2) : (uint32_t)rnd();
+		if (rnd() % 16 == 0)
+			want.flags = 1u << (rnd() % 32);
+		if (rnd() % 16 == 0)
+			want.reserved[rnd() % 3] = 1ull << (rnd() % 64);
+		want.used = rnd();	/* output fields: any input is ignored */
+		want.mod_seq = rnd();
+
+		switch (ak) {
+		case A_GOOD: memcpy(ba, &want, bsz); ub = ba; break;
+		case A_NULL: ub = NULL; attr_ok = 0; break;
+		case A_NONE: ub = e->none; attr_ok = 0; break;
+		case A_KERNEL: ub = (void *)KERNEL_ADDR; attr_ok = 0; break;
+		case A_RO:
+			ub = rob;
+			want = *rob;
+			buf = (char *)e->good;
+			writable = GOOD_LEN;
+			out_writable = 0;
+			break;
+		default:
+			ub = e->edge + PG - (1 + rnd() % (bsz - 1));
+			attr_ok = 0;
+			break;
+		}
+		if (ak == A_GOOD)
+			before = *ba;
+
+		/* the model */
+		if (fk != FD_RW && fk != FD_RO) {
+			expect = -EBADF;
+		} else if (!attr_ok) {
+			expect = -EFAULT;
+		} else if (want.flags || want.reserved[0] || want.reserved[1] || want.reserved[2] ||
+			   want.buf_len < hdr) {
+			expect = -EINVAL;
+		} else {
+			int all = batch_model(e, want.offset, want.buf_len, rec);
+
+			/* whole records, with their padding, before the first fault */
+			while (nrec < all && rec[nrec].end <= writable)
+				nrec++;
+			if (all && !nrec)
+				expect = -EFAULT;
+			else if (!out_writable)
+				expect = -EFAULT;
+			else
+				expect = nrec;
+		}
+
+		ret = fcntl(e->fd[fk], F_MQ_PEEK_BATCH, ub);
+		if (ret < 0)
+			ret = -errno;
+		results[ret >= 0 ? 0 : ret == -EBADF ? 1 : ret == -EFAULT ? 2 : ret == -EINVAL ? 3 :
+			ret == -ENOMSG ? 4 : 5]++;
+		if (ret != expect) {
+			if (mismatches++ < 10)
+				TH_LOG("batch %lu: fd %d struct %d buf %d off %u len %llu: got %ld, model %ld",
+				       n, fk, ak, bk, want.offset, (unsigned long long)want.buf_len,
+				       ret, expect);
+			memset(e->good, FILLB, GOOD_LEN);
+			continue;
+		}
+		if (ak == A_GOOD) {
+			struct mq_peek_batch got = *ba;
+
+			if (ret >= 0) {
+				size_t used = nrec ? rec[nrec - 1].end : 0;
+
+				if (got.used != used || got.curmsgs != NMSG ||
+				    got.generation != v0.generation || got.mod_seq != v0.mod_seq) {
+					mismatches++;
+					TH_LOG("batch %lu: output fields wrong (used %llu, model %zu)", n,
+					       (unsigned long long)got.used, used);
+				}
+				got.used = before.used;
+				got.curmsgs = before.curmsgs;
+				got.generation = before.generation;
+				got.mod_seq = before.mod_seq;
+			}
+			if (memcmp(&got, &before, bsz)) {
+				mismatches++;
+				TH_LOG("batch %lu: input fields changed", n);
+			}
+		}
+		if (ret > 0 && buf == (char *)e->good) {
+			for (int i = 0; i < nrec; i++) {
+				struct mq_peek_record r;
+				const unsigned char *p = e->good + rec[i].at;
+
+				memcpy(&r, p, hdr);
+				if (r.msg_len != e->len[rec[i].idx] || r.data_len != rec[i].data ||
+				    r.msg_prio != e->prio[rec[i].idx] || r.reserved ||
+				    memcmp(p + hdr, e->msg[rec[i].idx], rec[i].data)) {
+					mismatches++;
+					TH_LOG("batch %lu: record %d wrong", n, i);
+					break;
+				}
+			}
+			/* nothing written past the records unless a fault cut the call short */
+			if (nrec == batch_model(e, want.offset, want.buf_len, rec) &&
+			    rec[nrec - 1].end < GOOD_LEN && e->good[rec[nrec - 1].end] != FILLB) {
+				mismatches++;
+				TH_LOG("batch %lu: byte past the records written", n);
+			}
+		}
+		memset(e->good, FILLB, GOOD_LEN);
+	}
+	printf("# fuzz: batch: seed %lu, %lu calls, %lu ok, %lu EBADF, %lu EFAULT, %lu EINVAL, %lu other, %lu mismatches\n",
+	       seed, iters, results[0], results[1], results[2], results[3],
+	       results[4] + results[5], mismatches);
+	EXPECT_EQ(0, mismatches);
+	EXPECT_EQ(0, results[4] + results[5]);
+	ASSERT_EQ(0, mq_getattr(e->fd[FD_RW], &qa));
+	ASSERT_EQ(NMSG, qa.mq_curmsgs);
 }
 
 TEST_HARNESS_MAIN

@@ -4,11 +4,13 @@
  *
  * Senders and receivers move self-checking messages (magic, sequence number,
  * priority, length, checksum over a payload derived from the sequence number)
- * through a queue while peekers read random and sequential offsets; other
+ * through a queue while peekers read random and sequential offsets and batch
+ * readers read runs of records with F_MQ_PEEK_BATCH; other
  * threads unlink and re-create the queue, swap descriptors under everybody's
  * feet, arm and disarm mq_notify(), and unload and reload mq_peek.ko.  Every
  * successful peek must be a whole, real message carrying its true priority:
- * never torn, never stale memory.  Every failed peek must be one of the
+ * never torn, never stale memory; every batched record too, in receive order
+ * (priorities never rise within a call), only the first of a call truncated.  Every failed peek must be one of the
  * errors this load can explain: ENOMSG (offset past the end), EINVAL (no
  * provider while the module is out), EBADF (a descriptor closed meanwhile).
  *
@@ -50,6 +52,7 @@ static atomic_bool stop;
 static atomic_uint next_seq;
 static atomic_ulong n_send, n_recv, n_peek_ok, n_peek_trunc, n_enomsg, n_einval, n_ebadf;
 static atomic_ulong n_unlink, n_reopen, n_notify, n_unload, n_load, n_busy, n_bad;
+static atomic_ulong n_batch, n_batch_rec, n_batch_trunc, n_batch_end;
 static const char *ko;
 static unsigned int seed;
 
@@ -213,6 +216,68 @@ static void *peeker(void *arg)
 	return NULL;
 }
 
+/* F_MQ_PEEK_BATCH with random buffer sizes from sequential and random offsets. */
+static void *batcher(void *arg)
+{
+	const size_t hdr = sizeof(struct mq_peek_record), max = 4 * MSGSIZE;
+	uint64_t s = (uintptr_t)arg;
+	unsigned char *buf = malloc(max);
+	unsigned int seq_off = 0;
+
+	while (!atomic_load(&stop)) {
+		int sequential = rnd(&s) % 2;
+		struct mq_peek_batch b = {
+			.buf = (uintptr_t)buf,
+			.buf_len = hdr + rnd(&s) % (max - hdr + 1),
+			.offset = sequential ? seq_off : rnd(&s) % (MAXMSG + 2),
+		};
+		long ret = fcntl(atomic_load(&cur_fd), F_MQ_PEEK_BATCH, &b);
+		int err = errno;
+		unsigned int last_prio = ~0u;
+		size_t at = 0;
+
+		if (ret < 0) {
+			if (err == EINVAL)
+				atomic_fetch_add(&n_einval, 1);
+			else if (err == EBADF)
+				atomic_fetch_add(&n_ebadf, 1);
+			else
+				bad("batch failed", ret, err);
+			continue;
+		}
+		atomic_fetch_add(&n_batch, 1);
+		if (ret == 0) {
+			seq_off = 0;
+			atomic_fetch_add(&n_batch_end, 1);
+			if (b.used || b.offset < b.curmsgs)
+				bad("empty batch inconsistent", ret, 0);
+			continue;
+		}
+		if (b.used > b.buf_len || b.offset + ret > b.curmsgs)
+			bad("batch counts inconsistent", ret, 0);
+		for (long i = 0; i < ret && at + hdr <= b.used; i++) {
+			struct mq_peek_record r;
+			int full;
+
+			memcpy(&r, buf + at, hdr);
+			full = r.data_len == r.msg_len;
+			if (r.data_len > r.msg_len || at + hdr + r.data_len > b.used ||
+			    (!full && (i || ret != 1)) || r.msg_prio > last_prio ||
+			    verify(buf + at + hdr, r.data_len, r.msg_prio, full))
+				bad("batched record corrupt", i, 0);
+			last_prio = r.msg_prio;
+			if (!full)
+				atomic_fetch_add(&n_batch_trunc, 1);
+			atomic_fetch_add(&n_batch_rec, 1);
+			at += MQ_PEEK_RECORD_SIZE(r.data_len);
+		}
+		if (sequential)
+			seq_off += ret;
+	}
+	free(buf);
+	return NULL;
+}
+
 static mqd_t open_q(int create)
 {
 	struct mq_attr attr = { .mq_maxmsg = MAXMSG, .mq_msgsize = MSGSIZE };
@@ -355,6 +420,8 @@ TEST_F_TIMEOUT(storm, run, 600)
 	}
 	for (int i = 0; i < np; i++)
 		pthread_create(&t[nt++], NULL, peeker, (void *)(uintptr_t)(seed * 104729u + i + 1));
+	for (int i = 0; i < np / 2; i++)
+		pthread_create(&t[nt++], NULL, batcher, (void *)(uintptr_t)(seed * 15485863u + i + 1));
 	pthread_create(&t[nt++], NULL, reopener, NULL);
 	pthread_create(&t[nt++], NULL, unlinker, NULL);
 	pthread_create(&t[nt++], NULL, notifier, NULL);
@@ -372,15 +439,18 @@ TEST_F_TIMEOUT(storm, run, 600)
 	close(atomic_load(&cur_fd));
 
 	printf("# storm: %.1f s: %lu sent, %lu received, %lu peeks verified (%lu truncated), "
+	       "%lu batches with %lu records verified (%lu truncated, %lu at the end), "
 	       "%lu ENOMSG, %lu EINVAL (module out), %lu EBADF (fd swapped), %lu reopens, "
 	       "%lu unlinks, %lu notify arms, %lu unloads, %lu loads, %lu unloads refused (busy); "
-	       "%.0f peeks/s\n",
-	       elapsed, n_send, n_recv, n_peek_ok, n_peek_trunc, n_enomsg, n_einval, n_ebadf,
+	       "%.0f calls/s\n",
+	       elapsed, n_send, n_recv, n_peek_ok, n_peek_trunc, n_batch, n_batch_rec,
+	       n_batch_trunc, n_batch_end, n_enomsg, n_einval, n_ebadf,
 	       n_reopen, n_unlink, n_notify, n_unload, n_load, n_busy,
-	       (double)(n_peek_ok + n_enomsg + n_einval + n_ebadf) / elapsed);
+	       (double)(n_peek_ok + n_batch + n_enomsg + n_einval + n_ebadf) / elapsed);
 	EXPECT_EQ(0, atomic_load(&n_bad));
 	/* the storm must really have stormed */
 	EXPECT_LT(0, atomic_load(&n_peek_ok));
+	EXPECT_LT(0, atomic_load(&n_batch_rec));
 	EXPECT_LT(0, atomic_load(&n_send));
 	EXPECT_LT(0, atomic_load(&n_recv));
 	if (cycle) {
