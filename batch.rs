@@ -6,7 +6,7 @@
 //! Records are gathered under the queue's lock into a kernel buffer of at most [`STAGE`]
 //! bytes and copied to the caller's buffer with the lock dropped.  The lock is held within
 //! F_MQ_PEEK's bounds ([`WALK_BATCH`] list steps, [`CHUNK`] bytes of copying); a record
-//! too large for one hold goes through F_MQ_PEEK's own machinery ([`peek::snapshot`]).
+//! too large for one hold goes through F_MQ_PEEK's own machinery ([`Snapshot::take_at`]).
 //!
 //! All records of one call come from one version of the queue: when the queue changes
 //! between two holds the call ends with the records it has.  It always makes progress: if
@@ -16,7 +16,7 @@
 use crate::{
     attr::{align_record, BatchArgs, BatchOut, Record},
     cursor,
-    peek::{self, enomsg, Hold, CHUNK, WALK_BATCH},
+    peek::{enomsg, Hold, Snapshot, CHUNK, WALK_BATCH},
     queue::{Msg, Queue, Reader, Version},
     stats::Stats,
 };
@@ -68,20 +68,32 @@ impl Out {
         let size = self.record_size(data);
         let at = self.stage.len();
         let spare = &mut self.stage.spare_capacity_mut()[..size];
-        let got = r.read(&mut spare[Record::SIZE..Record::SIZE + data]);
+        let end = Record::SIZE + data;
+        // Zero padding, so that no stale kernel bytes reach user space: one word over the
+        // record's last eight bytes, before the payload overwrites its front part.
+        let word = size > end && size >= Record::SIZE + 8;
+        if word {
+            // SAFETY: `size - 8 .. size` lies inside `spare`.
+            unsafe {
+                core::ptr::write_unaligned(spare.as_mut_ptr().add(size - 8).cast::<u64>(), 0)
+            };
+        }
+        let got = r.read(&mut spare[Record::SIZE..end]);
         let hdr = Record {
             msg_len: msg.len() as u64,
             data_len: got as u64,
             msg_prio: msg.priority(),
             reserved: 0,
         };
-        for (d, s) in spare.iter_mut().zip(hdr.as_bytes()) {
-            d.write(*s);
-        }
-        // Zero padding: no stale kernel bytes reach user space.  (`got < data` cannot
-        // happen; if it did, the record would still be well formed.)
-        for d in &mut spare[Record::SIZE + got..] {
-            d.write(0);
+        // SAFETY: `spare` holds `size >= Record::SIZE` bytes, so the header fits.
+        unsafe { core::ptr::write_unaligned(spare.as_mut_ptr().cast::<Record>(), hdr) };
+        // The rest of the padding, where the word did not cover it: a record cut short by
+        // the end of the buffer, or a short read (`got < data` cannot happen; if it did,
+        // the record would still be well formed).
+        if got < data || (size > end && !word) {
+            for d in &mut spare[Record::SIZE + got..] {
+                d.write(0);
+            }
         }
         // SAFETY: The `size` bytes after the old length were all initialised just above.
         unsafe { self.stage.set_len(at + size) };
@@ -144,7 +156,7 @@ impl Out {
 }
 
 /// What one hold of the lock ended with.
-enum Hold2 {
+enum Ended {
     /// The caller's buffer is full, or the queue has no more messages.
     Done,
     /// The step budget of the hold is used up; go on in the next hold.
@@ -229,25 +241,25 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
             } else if out.records() == 0 {
                 out.room() - Record::SIZE
             } else {
-                break Hold2::Done;
+                break Ended::Done;
             };
             if out.record_size(data) > out.stage_cap - out.stage.len() {
                 break if out.staged == 0 {
-                    Hold2::Big(data)
+                    Ended::Big(data)
                 } else {
-                    Hold2::Flush
+                    Ended::Flush
                 };
             }
             out.push(msg, pos.reader(), data);
             last = Some(pos);
             index += 1;
             if index >= curmsgs || out.room() < Record::SIZE {
-                break Hold2::Done;
+                break Ended::Done;
             }
             pos = pos.step(true).ok_or_else(enomsg)?;
             steps += 1;
             if steps >= WALK_BATCH {
-                break Hold2::Pause;
+                break Ended::Pause;
             }
         };
         stats.add(&stats.steps, steps as u64);
@@ -255,24 +267,25 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
             p.remember(index - 1);
         }
         match end {
-            Hold2::Done => break,
-            Hold2::Pause => {
+            Ended::Done => break,
+            Ended::Pause => {
                 next = Some((pos.save(), index));
                 continue;
             }
-            Hold2::Flush => {
+            Ended::Flush => {
                 next = Some((pos.save(), index));
                 drop(g);
                 out.flush();
             }
-            Hold2::Big(data) => {
+            Ended::Big(data) => {
                 drop(g);
                 out.flush();
                 if out.faulted {
                     break;
                 }
-                let snap = match peek::snapshot(q, stats, index, data) {
-                    Ok(snap) => snap,
+                let mut snap = Snapshot::new();
+                match snap.take_at(q, stats, index, data) {
+                    Ok(()) => (),
                     // What is taken stays taken.
                     Err(_) if out.records() > 0 => break,
                     // The queue shrank meanwhile: the next hold sees its new version.

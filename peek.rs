@@ -92,15 +92,15 @@ pub(crate) struct Snapshot {
     pub(crate) version: Version,
     pub(crate) curmsgs: usize,
     small: [MaybeUninit<u8>; SMALL],
-    /// Empty (not allocated) unless the copy does not fit in `small`.
-    heap: KVVec<u8>,
+    /// Allocated only if the copy does not fit in `small` (`None` costs nothing to drop).
+    heap: Option<KVVec<u8>>,
     /// Bytes copied into `small`; unused once `heap` holds the copy.
     n: usize,
     in_heap: bool,
 }
 
 impl Snapshot {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Snapshot {
             prio: 0,
             len: 0,
@@ -110,7 +110,7 @@ impl Snapshot {
             },
             curmsgs: 0,
             small: [MaybeUninit::uninit(); SMALL],
-            heap: KVVec::new(),
+            heap: None,
             n: 0,
             in_heap: false,
         }
@@ -118,8 +118,8 @@ impl Snapshot {
 
     /// The bytes copied.
     pub(crate) fn bytes(&self) -> &[u8] {
-        if self.in_heap {
-            return self.heap.as_slice();
+        if let (true, Some(heap)) = (self.in_heap, &self.heap) {
+            return heap.as_slice();
         }
         // SAFETY: `take` initialised the first `n` bytes of `small`.
         unsafe { core::slice::from_raw_parts(self.small.as_ptr().cast::<u8>(), self.n) }
@@ -130,14 +130,13 @@ impl Snapshot {
     fn take(&mut self, g: &Guard<'_>, pos: Pos<'_>, want: usize) -> bool {
         let msg = pos.msg();
         let n = want.min(msg.len());
-        let cap = self.heap.capacity();
         let mut r = pos.reader();
-        if cap != 0 && cap >= n {
+        if let Some(heap) = self.heap.as_mut().filter(|h| h.capacity() >= n) {
             // SAFETY: Bytes need no drop; the buffer is refilled from the start.
-            unsafe { self.heap.set_len(0) };
-            let k = r.read(&mut self.heap.spare_capacity_mut()[..n]);
+            unsafe { heap.set_len(0) };
+            let k = r.read(&mut heap.spare_capacity_mut()[..n]);
             // SAFETY: `read` initialised the first `k` bytes of the spare capacity.
-            unsafe { self.heap.set_len(k) };
+            unsafe { heap.set_len(k) };
             self.in_heap = true;
         } else if n <= SMALL {
             self.n = r.read(&mut self.small[..n]);
@@ -153,24 +152,30 @@ impl Snapshot {
     }
 }
 
-/// Takes a snapshot of the first `want` bytes of the message at `index` in receive order;
-/// `ENOMSG` if there is none.
-pub(crate) fn snapshot(q: &Queue, stats: &Stats, index: usize, want: usize) -> Result<Snapshot> {
-    let mut snap = Snapshot::new();
-    if !stats.use_cursor() {
-        // The RFC's algorithm, for `make bench` to compare: its allocation up front, then a
-        // walk from the head and the copy in one hold.
-        if want > SMALL {
-            snap.heap = KVVec::with_capacity(want.min(q.msgsize()), GFP_KERNEL)?;
+impl Snapshot {
+    /// Takes a snapshot of the first `want` bytes of the message at `index` in receive
+    /// order; `ENOMSG` if there is none.  Filled in place: the caller's stack holds it.
+    pub(crate) fn take_at(
+        &mut self,
+        q: &Queue,
+        stats: &Stats,
+        index: usize,
+        want: usize,
+    ) -> Result {
+        if !stats.use_cursor() {
+            // The RFC's algorithm, for `make bench` to compare: its allocation up front,
+            // then a walk from the head and the copy in one hold.
+            if want > SMALL {
+                self.heap = Some(KVVec::with_capacity(want.min(q.msgsize()), GFP_KERNEL)?);
+            }
+            return one_hold(q, stats, index, want, false, self);
         }
-        one_hold(q, stats, index, want, false, &mut snap)?;
-        return Ok(snap);
+        if !bounded(q, stats, index, want, self)? {
+            stats.add(&stats.fallbacks, 1);
+            one_hold(q, stats, index, want, true, self)?;
+        }
+        Ok(())
     }
-    if !bounded(q, stats, index, want, &mut snap)? {
-        stats.add(&stats.fallbacks, 1);
-        one_hold(q, stats, index, want, true, &mut snap)?;
-    }
-    Ok(snap)
 }
 
 /// Steps 1 and 2 of the module comment: bounded holds.  `Ok(false)` if the queue changed
@@ -216,7 +221,7 @@ fn bounded(
 
     // Allocate exactly what this message needs, with the lock dropped.  Never more than
     // the RFC's min(buf_len, mq_msgsize): no failure the RFC would not have.
-    snap.heap = KVVec::with_capacity(n, GFP_KERNEL)?;
+    let heap = snap.heap.insert(KVVec::with_capacity(n, GFP_KERNEL)?);
 
     // Copy, at most CHUNK bytes per hold, resuming in the segment where the last hold
     // stopped.
@@ -234,9 +239,9 @@ fn bounded(
             },
         };
         let k = (n - r.done()).min(CHUNK);
-        let got = r.read(&mut snap.heap.spare_capacity_mut()[..k]);
+        let got = r.read(&mut heap.spare_capacity_mut()[..k]);
         // SAFETY: `read` initialised the next `got` bytes after the current length.
-        unsafe { snap.heap.set_len(snap.heap.len() + got) };
+        unsafe { heap.set_len(heap.len() + got) };
         if got < k || r.done() == n {
             snap.prio = r.msg().priority();
             snap.len = r.msg().len();
@@ -274,7 +279,7 @@ fn one_hold(
         }
         drop(g);
         // Enough for any message of this queue, so the next hold cannot need more.
-        snap.heap = KVVec::with_capacity(want.min(q.msgsize()), GFP_KERNEL)?;
+        snap.heap = Some(KVVec::with_capacity(want.min(q.msgsize()), GFP_KERNEL)?);
     }
 }
 
@@ -287,7 +292,8 @@ pub(crate) fn peek(q: &Queue, stats: &Stats, uattr: UserPtr, compat: bool) -> Re
         return Err(EINVAL);
     }
     stats.add(&stats.calls, 1);
-    let snap = snapshot(q, stats, index, req.buf_len)?;
+    let mut snap = Snapshot::new();
+    snap.take_at(q, stats, index, req.buf_len)?;
     // No lock is held from here on: user memory may fault and sleep.
     let ret = if length_query {
         snap.len

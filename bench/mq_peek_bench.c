@@ -245,6 +245,125 @@ static double run(int c, long n, long size, int *perm, unsigned char **store)
 
 static int cmp_double(const void *a, const void *b);
 
+/* Median ns per call of op() over REPS runs of @calls calls, after a warm-up run. */
+static double per_call(long calls, long (*op)(mqd_t, long), mqd_t q, long want)
+{
+	double t[REPS];
+
+	for (int r = 0; r <= REPS; r++) {
+		double t0 = now();
+
+		for (long i = 0; i < calls; i++)
+			if (op(q, i) != want)
+				die("anatomy");
+		if (r)
+			t[r - 1] = now() - t0;
+	}
+	qsort(t, REPS, sizeof(t[0]), cmp_double);
+	return t[REPS / 2] * 1e9 / calls;
+}
+
+static long op_getfl(mqd_t q, long i)
+{
+	return fcntl(q, F_GETFL) >= 0;
+}
+
+static long op_peek_at(mqd_t q, int off, size_t len, char *b)
+{
+	struct mq_peek_attr pa = { .offset = off, .buf_len = len, .buf = b };
+	long r = fcntl(q, F_MQ_PEEK, &pa);
+
+	return r < 0 ? -errno : r;
+}
+
+static long op_einval(mqd_t q, long i)
+{
+	return op_peek_at(q, -1, 16, (char *)buf);
+}
+
+static long op_enomsg(mqd_t q, long i)
+{
+	return op_peek_at(q, 1, 16, (char *)buf);
+}
+
+static long op_lenq(mqd_t q, long i)
+{
+	return op_peek_at(q, 0, 0, NULL);
+}
+
+static long op_peek16(mqd_t q, long i)
+{
+	return op_peek_at(q, 0, 16, (char *)buf);
+}
+
+static long op_send(mqd_t q, long i)
+{
+	return mq_send(q, (char *)buf, 16, 1);
+}
+
+static long op_receive(mqd_t q, long i)
+{
+	return mq_receive(q, (char *)buf, 16, NULL);
+}
+
+/*
+ * Where a 16-byte peek's time goes, by subtraction: the fcntl() floor
+ * (F_GETFL), F_MQ_PEEK failing after reading the attr (EINVAL), after finding
+ * no message under the lock (ENOMSG), a length query, the whole peek; and a
+ * send and a receive of the same message for comparison.
+ *   BENCH-ANATOMY name ns_per_call
+ */
+static void anatomy(void)
+{
+	struct mq_attr a = { .mq_maxmsg = 50000, .mq_msgsize = 16 };
+	const long calls = 50000;
+	static const struct {
+		const char *name;
+		long (*op)(mqd_t, long);
+		long want;
+	} ops[] = {
+		{ "fcntl_getfl", op_getfl, 1 },
+		{ "peek_einval", op_einval, -EINVAL },
+		{ "peek_enomsg", op_enomsg, -ENOMSG },
+		{ "peek_length_query", op_lenq, 16 },
+		{ "peek_16", op_peek16, 16 },
+	};
+	mqd_t q;
+
+	mq_unlink(QNAME);
+	q = mq_open(QNAME, O_RDWR | O_CREAT, 0600, &a);
+	if (q < 0 || mq_send(q, (char *)buf, 16, 1))
+		die("mq_open/mq_send");
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
+		printf("BENCH-ANATOMY %s %.0f\n", ops[k].name, per_call(calls, ops[k].op, q, ops[k].want));
+	if (mq_receive(q, (char *)buf, 16, NULL) != 16)
+		die("mq_receive");
+	/* runs of 20000 sends and 20000 receives alternate on the now empty queue */
+	double ts[REPS], tr[REPS];
+
+	for (int r = 0; r <= REPS; r++) {
+		double t0 = now(), t1;
+
+		for (long i = 0; i < calls; i++)
+			if (op_send(q, i))
+				die("mq_send");
+		t1 = now();
+		for (long i = 0; i < calls; i++)
+			if (op_receive(q, i) != 16)
+				die("mq_receive");
+		if (r) {
+			ts[r - 1] = (t1 - t0) * 1e9 / calls;
+			tr[r - 1] = (now() - t1) * 1e9 / calls;
+		}
+	}
+	qsort(ts, REPS, sizeof(ts[0]), cmp_double);
+	qsort(tr, REPS, sizeof(tr[0]), cmp_double);
+	printf("BENCH-ANATOMY mq_send %.0f\nBENCH-ANATOMY mq_receive %.0f\n", ts[REPS / 2],
+	       tr[REPS / 2]);
+	mq_close(q);
+	mq_unlink(QNAME);
+}
+
 /* The module's hold statistics: on, and reset, for one run. */
 static void stats(int on)
 {
@@ -320,6 +439,12 @@ int main(int argc, char **argv)
 	memset(buf, 0x5a, maxsize + sizeof(long));
 	if (read_file(DBG "use_cursor") < 0)
 		printf("BENCH-NOTE no %suse_cursor: mq_peek.ko not loaded?\n", DBG);
+	/* MQ_PEEK_BENCH_ANATOMY=1: only the breakdown of one peek (for quick experiments) */
+	if (getenv("MQ_PEEK_BENCH_ANATOMY")) {
+		anatomy();
+		printf("BENCH-DONE\n");
+		return 0;
+	}
 
 	for (size_t a = 0; a < sizeof(ns_list) / sizeof(ns_list[0]); a++) {
 		for (size_t b = 0; b < sizeof(sizes) / sizeof(sizes[0]); b++) {
@@ -397,6 +522,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!only) {
+		anatomy();
 		msgsize_cell(64);
 		msgsize_cell(8 << 20);
 	}
