@@ -10,12 +10,14 @@
 # KMAKE holds the toolchain variables that tree was built with.
 
 PROFILE ?= debug
-MQ_PEEK_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mq-peek
+# The cache and the toolchain's make variables are defined once, in scripts/env.sh.
+MQ_PEEK_CACHE ?= $(shell bash scripts/env.sh CACHE)
+MQ_PEEK_CACHE := $(MQ_PEEK_CACHE)
 export MQ_PEEK_CACHE
 DEFAULT_KDIR := $(MQ_PEEK_CACHE)/build-$(PROFILE)
 KDIR ?= $(DEFAULT_KDIR)
-KMAKE ?= LLVM=-14 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc CLIPPY_DRIVER=/usr/bin/clippy-driver \
-	RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library BINDGEN=$(MQ_PEEK_CACHE)/tools/bin/bindgen
+KMAKE ?= $(shell MQ_PEEK_CACHE='$(MQ_PEEK_CACHE)' bash scripts/env.sh KMAKE)
+KMAKE := $(KMAKE)
 KSFT ?= $(MQ_PEEK_CACHE)/src/tools/testing/selftests
 OUT := build
 
