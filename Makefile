@@ -4,7 +4,8 @@
 #
 #   make run      boot the dev kernel with the module loaded and show a peek
 #   make check    build what is missing and run every test; ends "N passed, N failed"
-#   make          build mq_peek.ko against KDIR (default: the cached dev kernel)
+#   make          build mq_peek.ko against KDIR (default: the cached dev kernel) into
+#                 build/module-PROFILE/ (build/module-custom/ for another KDIR)
 #
 # KDIR may point at any Rust-enabled kernel build tree that carries kernel/patches;
 # KMAKE holds the toolchain variables that tree was built with.
@@ -34,16 +35,26 @@ setup:
 	scripts/setup.sh
 
 kernel:
-	scripts/build-kernel.sh $(PROFILE)
+	scripts/build-kernel.sh $(PROFILE) > /dev/null
+
+# The module is built in a directory of its own per kernel tree, never in the checkout:
+# there are no MODVERSIONS, so a debug module loaded into the release kernel (or the other
+# way round) would load silently and read wrong struct layouts.  Kbuild and every *.rs of
+# the top directory (mq_peek.rs and the files of its `mod`s) are copied there by content:
+# an unchanged file keeps its timestamp, a removed one disappears.
+MODDIR := $(OUT)/module-$(if $(filter $(DEFAULT_KDIR),$(KDIR)),$(PROFILE),custom)
+sync-module-src = @mkdir -p $(1) && rsync -rc --delete --include=/Kbuild --include='/*.rs' \
+	--exclude='*' ./ $(1)/
 
 ifeq ($(KDIR),$(DEFAULT_KDIR))
 modules: kernel
 endif
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) modules
+	$(call sync-module-src,$(MODDIR))
+	$(MAKE) -C $(KDIR) M=$(abspath $(MODDIR)) $(KMAKE) modules
 
 modules_install:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) modules_install
+	$(MAKE) -C $(KDIR) M=$(abspath $(MODDIR)) $(KMAKE) modules_install
 
 rust-analyzer:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) rust-analyzer
@@ -90,10 +101,12 @@ run:
 # "does MAINTAINERS need updating" for the new include/linux/mqueue.h (ipc/ has no
 # MAINTAINERS entry to extend).
 lint: kernel
-	rustfmt --edition 2021 --check mq_peek.rs
+	rustfmt --edition 2021 --check *.rs
 	cd tools/mqpeek && cargo fmt --check && cargo clippy --release --locked -- -D warnings
 	@mkdir -p $(OUT)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) CLIPPY=1 modules 2>&1 | tee $(OUT)/clippy.log
+	$(call sync-module-src,$(OUT)/module-clippy)
+	$(MAKE) -C $(KDIR) M=$(abspath $(OUT)/module-clippy) $(KMAKE) CLIPPY=1 modules 2>&1 | \
+		tee $(OUT)/clippy.log
 	! grep -E '^(warning|error)' $(OUT)/clippy.log
 	cd kernel/patches && $(MQ_PEEK_CACHE)/src/scripts/checkpatch.pl --strict --no-tree -q \
 		--ignore FSF_MAILING_ADDRESS,FILE_PATH_CHANGES *.patch
