@@ -22,12 +22,35 @@ KMAKE := $(KMAKE)
 KSFT ?= $(MQ_PEEK_CACHE)/src/tools/testing/selftests
 OUT := build
 
-TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT) -pthread
-TESTS := $(addprefix $(OUT)/tests/,mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_fuzz \
-	mq_peek_fuzz32 mq_peek_storm mq_peek_demo mqpeek_tool_test upstream_mq_open_tests \
-	upstream_msgque)
+# ---- The tests: the one list -----------------------------------------------------------
+#
+# TEST_GEN_PROGS lists every program `make check` runs in the debug VM, in that order, as a
+# kselftest Makefile does; scripts/check.sh reads it (`make -s print-TEST_GEN_PROGS`).
+# Adding a test is one line:
+#
+#	TEST_GEN_PROGS += NAME		# built from tests/NAME.c; NAME32: the same, -m32
+#
+# A program using kselftest_harness.h counts once per test case, any other once (exit
+# status 0 pass, 4 skip, else fail).  KSELFTEST_<NAME>_ARGS gives a program arguments,
+# as kselftest's runner.sh does.  The kernel's own suites (upstream_*, built from the 6.12
+# source) run first: mq_open_tests expects the default mqueue sysctls, which ours raise.
+TEST_GEN_PROGS := upstream_mq_open_tests
+TEST_GEN_PROGS += upstream_msgque
+TEST_GEN_PROGS += mq_peek_smoke
+TEST_GEN_PROGS += mq_peek_test mq_peek_test32
+TEST_GEN_PROGS += mq_peek_fuzz mq_peek_fuzz32
+TEST_GEN_PROGS += mq_peek_storm
+TEST_GEN_PROGS += mqpeek_tool_test
 
-.PHONY: all modules kernel setup tests tool check run bench lint clean modules_install rust-analyzer
+KSELFTEST_UPSTREAM_MQ_OPEN_TESTS_ARGS := /mq_open_tests_queue
+# What the tests need in the VM besides themselves (copied to /opt, first on PATH).
+TEST_FILES := tests/run-in-vm.sh $(shell bash scripts/env.sh MQPEEK)
+
+TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT) -pthread
+TEST_HDRS := include/mq_peek.h
+
+.PHONY: all modules kernel setup tests examples tool check run bench lint clean \
+	modules_install rust-analyzer print-test-env
 
 all: modules
 
@@ -59,13 +82,20 @@ modules_install:
 rust-analyzer:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) rust-analyzer
 
-tests: $(TESTS)
+tests: $(addprefix $(OUT)/tests/,$(TEST_GEN_PROGS))
 
-$(OUT)/tests/%: tests/%.c include/mq_peek.h
+# `make -s print-VAR` prints a variable's words, one a line; print-test-env the arguments.
+print-%:
+	@printf '%s\n' $($*)
+
+print-test-env:
+	@printf '%s\n' $(foreach v,$(filter KSELFTEST_%_ARGS,$(.VARIABLES)),'$(v)=$($(v))')
+
+$(OUT)/tests/%: tests/%.c $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $<
 
-$(OUT)/tests/%32: tests/%.c include/mq_peek.h
+$(OUT)/tests/%32: tests/%.c $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -m32 $(TEST_CFLAGS) -Wno-pointer-to-int-cast -o $@ $<
 
@@ -77,6 +107,13 @@ $(OUT)/tests/upstream_mq_open_tests: $(KSFT)/mqueue/mq_open_tests.c
 $(OUT)/tests/upstream_msgque: $(KSFT)/ipc/msgque.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -I$(KSFT) -DCONFIG_X86_64 -D__x86_64__ -o $@ $<
+
+# What `make run` shows.
+examples: $(OUT)/examples/mq_peek_demo
+
+$(OUT)/examples/%: examples/%.c include/mq_peek.h
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -Wall -Iinclude -o $@ $<
 
 # The mqpeek tool, a static binary (tools/mqpeek/.cargo/config.toml).
 tool:

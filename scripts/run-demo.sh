@@ -6,5 +6,5 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 "$TOP/scripts/build-kernel.sh" "$PROFILE" > /dev/null
-make -s -C "$TOP" build/tests/mq_peek_demo
-exec "$TOP/scripts/vm" --profile "$PROFILE" --add "$TOP/build/tests/mq_peek_demo" -- mq_peek_demo
+make -s -C "$TOP" build/examples/mq_peek_demo
+exec "$TOP/scripts/vm" --profile "$PROFILE" --add "$TOP/build/examples/mq_peek_demo" -- mq_peek_demo

@@ -3,16 +3,16 @@
 #
 # run-in-vm.sh TEST... - run kselftest binaries one after another inside the VM.
 #
-# scripts/check.sh copies this and the binaries to /opt.  The markers let the host
+# scripts/check.sh copies this and the binaries (the Makefile's TEST_GEN_PROGS) to /opt.  The markers let the host
 # attribute each TAP "# Totals:" line to its binary, and notice one that died before
 # printing it.
 rc=0
 for t in "$@"; do
-	args=
-	case $t in
-	upstream_mq_open_tests) args=/mq_open_tests_queue ;;
-	esac
+	# Arguments come from KSELFTEST_<NAME>_ARGS, as in kselftest's runner.sh.
+	var=KSELFTEST_$(echo "$t" | tr -c '[:alnum:]_\n' _ | tr '[:lower:]' '[:upper:]')_ARGS
+	eval "args=\${$var:-}"
 	echo "MQ-PEEK-TEST: begin $t"
+	# shellcheck disable=SC2086	# the arguments are words
 	"/opt/$t" $args
 	r=$?
 	echo "MQ-PEEK-TEST: end $t rc=$r"
