@@ -115,6 +115,11 @@ vm_expect "scripts/vm -- sh -c 'exit 7' exits 7" 7 "" -- sh -c 'exit 7'
 # A real WARN_ON in the guest kernel (LKDTM) must turn the run red.
 vm_expect "a WARN_ON in the guest fails the run" 125 "kernel reported: .*WARNING:" \
 	-- sh -c 'echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT'
+# ... but a command printing the same words does not: only kernel messages are judged.
+vm_expect "a command printing WARNING: and BUG: does not fail the run" 0 "" \
+	--output "$OUT/logs/vm-self.out" -- sh -c 'echo "WARNING: CPU: 0 PID: 1 at fake.c:1"; echo "BUG: fake" >&2'
+grep -q '^WARNING: CPU: 0 PID: 1 at fake.c:1$' "$OUT/logs/vm-self.out" ||
+	failc "... the command's WARNING: line did not reach its output"
 # A hang must fail the run by timeout, not block it.
 vm_expect "a hung command fails the run by timeout" 125 "no exit sentinel" \
 	--timeout 30 -- sleep 1000
