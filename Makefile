@@ -120,7 +120,7 @@ tool:
 	cd tools/mqpeek && cargo build --release --locked
 
 check:
-	scripts/check.sh
+	@scripts/check.sh
 
 $(OUT)/bench/mq_peek_bench: bench/mq_peek_bench.c include/mq_peek.h
 	@mkdir -p $(dir $@)
