@@ -46,8 +46,11 @@ KSELFTEST_UPSTREAM_MQ_OPEN_TESTS_ARGS := /mq_open_tests_queue
 # What the tests need in the VM besides themselves (copied to /opt, first on PATH).
 TEST_FILES := tests/run-in-vm.sh $(shell bash scripts/env.sh MQPEEK)
 
-TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT) -pthread
-TEST_HDRS := include/mq_peek.h
+# The tests include "../kselftest_harness.h" as they do in tools/testing/selftests/mqueue/,
+# where the series carries them (scripts/gen-selftest-patch.sh); -I$(KSFT)/mqueue resolves
+# it the same way here.
+TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT)/mqueue -I$(KSFT) -pthread
+TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h
 
 .PHONY: all modules kernel setup tests examples tool check run bench lint clean \
 	modules_install rust-analyzer print-test-env
@@ -130,7 +133,7 @@ bench:
 	scripts/bench.sh
 
 run:
-	scripts/run-demo.sh
+	@scripts/run-demo.sh
 
 # rustfmt, a CLIPPY=1 build, checkpatch --strict on the patch series.  checkpatch is
 # told to ignore two checks that fire on lines the series does not write: the FSF

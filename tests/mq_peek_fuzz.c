@@ -28,18 +28,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
-#include "mq_peek.h"
+#include "../kselftest_harness.h"
+#include "mq_peek_util.h"
 
-#define PG		4096
 #define MSGSIZE		9000
 #define NMSG		7
-#define GOOD_LEN	(4 * PG)
+#define GOOD_LEN	(4 * PAGE_SZ)
 #define FILLB		0xc3
 
 #ifdef __i386__
@@ -50,7 +48,10 @@
 #define KERNEL_ADDR	((uintptr_t)0xffffffff81000000ull)
 #endif
 
-static const size_t lens[NMSG] = { 0, 100, 4047, 4048, 4049, 8200, MSGSIZE };
+/* around the end of the first segment, into the third, the queue's mq_msgsize */
+static const size_t lens[NMSG] = {
+	0, 100, DATALEN_MSG - 1, DATALEN_MSG, DATALEN_MSG + 1, 8200, MSGSIZE,
+};
 static const unsigned int prios[NMSG] = { 2, 9, 2, 0, 9, 31, 2 };
 
 enum fdk { FD_RW, FD_RO, FD_WO, FD_PATH, FD_PIPE, FD_SOCK, FD_FILE, FD_CLOSED, FD_N };
@@ -70,35 +71,15 @@ struct env {
 	unsigned char *msg[NMSG];
 };
 
-static uint64_t rs;
-
-static uint64_t rnd(void)
-{
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return rs;
-}
-
-static unsigned char pat(int id, size_t i)
-{
-	return (unsigned char)(id * 37 + i * 11 + (i >> 9));
-}
+static uint64_t rs;	/* the generator's state, from the seed */
 
 static void setup_env(struct __test_metadata *_metadata, struct env *e)
 {
 	struct mq_attr qa = { .mq_maxmsg = NMSG + 1, .mq_msgsize = MSGSIZE };
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	int order[NMSG], p[2], sv[2];
 	char path[128];
 
-	setrlimit(RLIMIT_MSGQUEUE, &rl);
-	FILE *f = fopen("/proc/sys/fs/mqueue/msgsize_max", "w");
-
-	if (f) {
-		fprintf(f, "%d\n", 1 << 20);
-		fclose(f);
-	}
+	raise_mq_limits(0, 1 << 20);
 	snprintf(e->name, sizeof(e->name), "/mq_peek_fuzz_%d", getpid());
 	mq_unlink(e->name);
 	e->fd[FD_RW] = mq_open(e->name, O_RDWR | O_CREAT | O_EXCL, 0600, &qa);
@@ -118,20 +99,21 @@ static void setup_env(struct __test_metadata *_metadata, struct env *e)
 		ASSERT_LE(0, e->fd[k]);
 
 	e->good = mmap(NULL, GOOD_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	e->ro = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	e->none = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	e->edge = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->ro = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->none = mmap(NULL, PAGE_SZ, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->edge = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
 	ASSERT_NE(MAP_FAILED, e->good);
 	ASSERT_NE(MAP_FAILED, e->ro);
 	ASSERT_NE(MAP_FAILED, e->none);
 	ASSERT_NE(MAP_FAILED, e->edge);
-	ASSERT_EQ(0, mprotect(e->edge + PG, PG, PROT_NONE));
+	ASSERT_EQ(0, mprotect(e->edge + PAGE_SZ, PAGE_SZ, PROT_NONE));
 	memset(e->good, FILLB, GOOD_LEN);
 	/* a read-only attr: valid, so only the msg_prio write-back can fail */
 	struct mq_peek_attr roa = { .offset = 1, .buf_len = 64, .buf = (char *)e->good };
 
 	memcpy(e->ro, &roa, sizeof(roa));
-	ASSERT_EQ(0, mprotect(e->ro, PG, PROT_READ));
+	ASSERT_EQ(0, mprotect(e->ro, PAGE_SZ, PROT_READ));
 	e->attr = malloc(sizeof(*e->attr) + 64);
 
 	/* fill the queue and build the receive-order model */
@@ -164,19 +146,19 @@ static void setup_env(struct __test_metadata *_metadata, struct env *e)
 
 static int pick_offset(void)
 {
-	switch (rnd() % 8) {
+	switch (rnd(&rs) % 8) {
 	case 0: return -1;
 	case 1: return INT_MIN;
 	case 2: return INT_MAX;
-	case 3: return (int)(uint32_t)rnd();
-	case 4: return NMSG + (int)(rnd() % 3);
-	default: return (int)(rnd() % NMSG);
+	case 3: return (int)(uint32_t)rnd(&rs);
+	case 4: return NMSG + (int)(rnd(&rs) % 3);
+	default: return (int)(rnd(&rs) % NMSG);
 	}
 }
 
 static size_t pick_len(const struct env *e, int off)
 {
-	switch (rnd() % 9) {
+	switch (rnd(&rs) % 9) {
 	case 0: return 0;
 	case 1: return 1;
 	case 2: return SIZE_MAX;
@@ -184,7 +166,7 @@ static size_t pick_len(const struct env *e, int off)
 	case 4: return MSGSIZE;
 	case 5: return off >= 0 && off < NMSG ? e->len[off] : 7;
 	case 6: return off >= 0 && off < NMSG && e->len[off] ? e->len[off] - 1 : 3;
-	default: return 1 + rnd() % (MSGSIZE + 64);
+	default: return 1 + rnd(&rs) % (MSGSIZE + 64);
 	}
 }
 
@@ -200,9 +182,9 @@ static char *pick_buf(struct env *e, int kind, size_t *writable)
 	case B_NONE: *writable = 0; return (char *)e->none;
 	case B_KERNEL: *writable = 0; return (char *)KERNEL_ADDR;
 	default:
-		k = rnd() % (PG + 1);		/* k writable bytes, then a fault */
+		k = rnd(&rs) % (PAGE_SZ + 1);		/* k writable bytes, then a fault */
 		*writable = k;
-		return (char *)e->edge + PG - k;
+		return (char *)e->edge + PAGE_SZ - k;
 	}
 }
 
@@ -233,13 +215,14 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 	rs = seed * 0x9e3779b97f4a7c15ull + 1;
 	TH_LOG("seed %lu, %lu calls, %zu-byte attr", seed, iters, asz);
 	for (unsigned long n = 0; n < iters; n++) {
-		int fk = rnd() % 16 < 9 ? (rnd() % 2 ? FD_RW : FD_RO) : (int)(rnd() % FD_N);
-		int ak = rnd() % 16 < 10 ? A_GOOD : (int)(rnd() % A_N);
-		int bk = rnd() % 16 < 10 ? B_GOOD : (int)(rnd() % B_N);
+		int fk = rnd(&rs) % 16 < 9 ? (rnd(&rs) % 2 ? FD_RW : FD_RO) :
+					     (int)(rnd(&rs) % FD_N);
+		int ak = rnd(&rs) % 16 < 10 ? A_GOOD : (int)(rnd(&rs) % A_N);
+		int bk = rnd(&rs) % 16 < 10 ? B_GOOD : (int)(rnd(&rs) % B_N);
 		int off = pick_offset();
 		size_t len = pick_len(e, off), writable;
 		char *buf = pick_buf(e, bk, &writable);
-		struct mq_peek_attr want = { .offset = off, .msg_prio = (uint32_t)rnd(),
+		struct mq_peek_attr want = { .offset = off, .msg_prio = (uint32_t)rnd(&rs),
 					     .buf_len = len, .buf = buf };
 		void *uattr;
 		unsigned char before[sizeof(struct mq_peek_attr)];
@@ -263,7 +246,7 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 			prio_writable = 0;
 			break;
 		default:	/* all but 1..asz-1 bytes readable */
-			uattr = e->edge + PG - (1 + rnd() % (asz - 1));
+			uattr = e->edge + PAGE_SZ - (1 + rnd(&rs) % (asz - 1));
 			attr_ok = 0;
 			break;
 		}

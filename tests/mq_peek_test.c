@@ -18,18 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
-#include "mq_peek.h"
-
-/* Layout of struct msg_msg on x86 (48 bytes on 64-bit kernels). */
-#define PAGE_SZ		4096
-#define DATALEN_MSG	(PAGE_SZ - 48)
-#define DATALEN_SEG	(PAGE_SZ - 8)
+#include "../kselftest_harness.h"
+#include "mq_peek_util.h"
 
 #if defined(__i386__)
 _Static_assert(sizeof(struct mq_peek_attr) == 16, "ILP32 layout");
@@ -64,37 +58,10 @@ static mqd_t open_queue(char *name, size_t namelen, long maxmsg, long msgsize)
 	return mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
 }
 
-static int write_proc(const char *path, long value)
-{
-	FILE *f = fopen(path, "w");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%ld\n", value) < 0;
-	return fclose(f) || ret ? -1 : 0;
-}
-
-/* Raise the mqueue limits so that big queues can be created (we are root). */
-static void raise_limits(long msg_max, long msgsize_max)
-{
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-
-	setrlimit(RLIMIT_MSGQUEUE, &rl);
-	write_proc("/proc/sys/fs/mqueue/msg_max", msg_max);
-	write_proc("/proc/sys/fs/mqueue/msgsize_max", msgsize_max);
-}
-
-/* Deterministic payload byte @i of message @id. */
-static unsigned char pattern(unsigned int id, size_t i)
-{
-	return (unsigned char)(id * 131 + i * 7 + (i >> 12));
-}
-
 static void fill(unsigned char *buf, unsigned int id, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		buf[i] = pattern(id, i);
+		buf[i] = pat(id, i);
 }
 
 FIXTURE(queue) {
@@ -350,7 +317,7 @@ TEST(segment_boundaries)
 
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
-	raise_limits(64, 16 << 20);
+	raise_mq_limits(64, 16 << 20);
 	q = open_queue(name, sizeof(name), n, max);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (size_t i = 0; i < n; i++) {
@@ -390,7 +357,10 @@ TEST(segment_boundaries)
  */
 TEST(no_kernel_bytes_leak)
 {
-	static const size_t sizes[] = { 0, 1, 15, 4047, 4048, 4049, 8137, 8138, 20000 };
+	static const size_t sizes[] = {
+		0, 1, 15, DATALEN_MSG - 1, DATALEN_MSG, DATALEN_MSG + 1,
+		DATALEN_MSG + DATALEN_SEG + 1, DATALEN_MSG + DATALEN_SEG + 2, 20000,
+	};
 	const size_t n = sizeof(sizes) / sizeof(sizes[0]), bufsz = 32768;
 	unsigned char *msg = malloc(bufsz), *buf = malloc(bufsz + 64);
 	struct { unsigned char pre[32]; struct mq_peek_attr a; unsigned char post[32]; } blk, ref;
@@ -399,7 +369,7 @@ TEST(no_kernel_bytes_leak)
 
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
-	raise_limits(64, 1 << 20);
+	raise_mq_limits(64, 1 << 20);
 	q = open_queue(name, sizeof(name), n, bufsz);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (size_t i = 0; i < n; i++) {
@@ -443,7 +413,7 @@ TEST(sixteen_mib)
 
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
-	raise_limits(64, sz);
+	raise_mq_limits(64, sz);
 	q = open_queue(name, sizeof(name), 1, sz);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	fill(msg, 16, sz);
@@ -470,7 +440,7 @@ TEST(full_queue_65536)
 	int counts[7] = { 0 };
 	mqd_t q;
 
-	raise_limits(n, 8192);
+	raise_mq_limits(n, 8192);
 	q = open_queue(name, sizeof(name), n, sizeof(uint32_t));
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (uint32_t i = 0; i < (uint32_t)n; i++) {
@@ -617,16 +587,12 @@ TEST(cursor_shadow_model)
 	unsigned int prio;
 	mqd_t q;
 
-	raise_limits(CAP, 8192);
+	raise_mq_limits(CAP, 8192);
 	q = open_queue(name, sizeof(name), CAP, sizeof(got));
 	ASSERT_NE(-1, q);
 	for (int step = 0; step < 20000; step++) {
-		uint32_t r;
+		uint32_t r = (uint32_t)(rnd(&rs) >> 16);
 
-		rs ^= rs << 13;
-		rs ^= rs >> 7;
-		rs ^= rs << 17;
-		r = (uint32_t)(rs >> 16);
 		if (r % 8 == 0 && n < CAP) {		/* send: after its priority's last */
 			int at = n;
 
@@ -702,7 +668,7 @@ TEST(chunked_copy_under_churn)
 
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
-	raise_limits(64, 16 << 20);
+	raise_mq_limits(64, 16 << 20);
 	c.q = open_queue(name, sizeof(name), 4, sz);
 	ASSERT_NE(-1, c.q);
 	fill(msg, 77, sz);
@@ -762,7 +728,7 @@ TEST(long_walk_under_churn)
 	pthread_t t;
 	char name[64];
 
-	raise_limits(n + 8, 2 << 20);
+	raise_mq_limits(n + 8, 2 << 20);
 	c.q = open_queue(name, sizeof(name), n + 2, 2 << 20);
 	ASSERT_NE(-1, c.q) TH_LOG("mq_open: %s", strerror(errno));
 	for (uint32_t i = 0; i < (uint32_t)n; i++)
