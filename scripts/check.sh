@@ -32,7 +32,7 @@ mapfile -t TEST_FILES < <(make -s print-TEST_FILES)
 
 # The checks of the harness itself, run after the tests, in this order.
 CHECKS=(check_vm_verdict check_cargo_test check_vm_true check_vm_false check_vm_exit7
-	check_vm_warn_on check_vm_stdout_warning check_vm_hang)
+	check_vm_warn_on check_vm_stdout_warning check_vm_hang check_kernel_config)
 
 diag() { echo "# check: $*"; }
 # result ok|fail|skip DESCRIPTION [REASON [COUNT]]: one TAP line; COUNT (default 1) is
@@ -196,6 +196,22 @@ check_vm_stdout_warning() {
 check_vm_hang() {
 	vm_expect "a hung command fails the run by timeout" 125 "no exit sentinel" "" \
 		--timeout 30 -- sleep 1000
+}
+
+# tests/config lists the kernel options the tests need, as a selftest's config does; the
+# debug kernel must have every one (kernel/configs/ is what builds it).
+check_kernel_config() {
+	local o missing=""
+	while read -r o; do
+		case $o in
+		CONFIG_*=*) grep -qx "$o" "$CACHE/build-debug/.config" || missing+=" $o" ;;
+		esac
+	done < tests/config
+	if [ -z "$missing" ]; then
+		result ok "the debug kernel has every option of tests/config"
+	else
+		result fail "the debug kernel has every option of tests/config" "missing:$missing"
+	fi
 }
 
 for c in "${CHECKS[@]}"; do
