@@ -41,6 +41,7 @@ TEST_GEN_PROGS += mq_peek_test mq_peek_test32
 TEST_GEN_PROGS += mq_peek_fuzz mq_peek_fuzz32
 TEST_GEN_PROGS += mq_peek_storm
 TEST_GEN_PROGS += mqpeek_tool_test
+TEST_GEN_PROGS += mq_peek_example	# the program of the man page's EXAMPLES
 
 KSELFTEST_UPSTREAM_MQ_OPEN_TESTS_ARGS := /mq_open_tests_queue
 # What the tests need in the VM besides themselves (copied to /opt, first on PATH).
@@ -52,7 +53,7 @@ TEST_FILES := tests/run-in-vm.sh $(shell bash scripts/env.sh MQPEEK)
 TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT)/mqueue -I$(KSFT) -pthread
 TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h
 
-.PHONY: all modules kernel setup tests examples tool check run bench lint clean \
+.PHONY: all modules kernel setup tests examples tool check run bench lint man-lint clean \
 	modules_install rust-analyzer print-test-env
 
 all: modules
@@ -111,6 +112,27 @@ $(OUT)/tests/upstream_msgque: $(KSFT)/ipc/msgque.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -I$(KSFT) -DCONFIG_X86_64 -D__x86_64__ -o $@ $<
 
+# The man page's example program, extracted from the troff source at build time: the page
+# shows a program that compiles (warnings are errors) and that make check runs.
+MAN_PAGE := docs/man/man2const/F_MQ_PEEK.2const
+
+$(OUT)/man/mq_peek_example.c: $(MAN_PAGE) scripts/man-example.sh
+	@mkdir -p $(dir $@)
+	scripts/man-example.sh $< $(notdir $@) > $@
+
+$(OUT)/tests/mq_peek_example: $(OUT)/man/mq_peek_example.c include/mq_peek.h
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+
+# The page must be lint-clean for mandoc and groff and render with man.
+# groff and man report problems on stderr but exit 0: stderr must be empty.
+man-lint:
+	@mkdir -p $(OUT)
+	mandoc -T lint -W warning $(MAN_PAGE)
+	groff -ww -z -man $(MAN_PAGE) 2> $(OUT)/man-lint.err && ! grep . $(OUT)/man-lint.err
+	LC_ALL=C.UTF-8 MANWIDTH=80 man -l $(MAN_PAGE) > /dev/null 2> $(OUT)/man-lint.err && \
+		! grep . $(OUT)/man-lint.err
+
 # What `make run` shows.
 examples: $(OUT)/examples/mq_peek_demo
 
@@ -140,7 +162,7 @@ run:
 # address in the unchanged licence text around the UAPI header's include guard, and
 # "does MAINTAINERS need updating" for the new include/linux/mqueue.h (ipc/ has no
 # MAINTAINERS entry to extend).
-lint: kernel
+lint: kernel man-lint
 	rustfmt --edition 2021 --check *.rs
 	cd tools/mqpeek && cargo fmt --check && cargo clippy --release --locked -- -D warnings
 	@mkdir -p $(OUT)

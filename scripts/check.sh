@@ -32,7 +32,8 @@ mapfile -t TEST_FILES < <(make -s print-TEST_FILES)
 
 # The checks of the harness itself, run after the tests, in this order.
 CHECKS=(check_vm_verdict check_cargo_test check_vm_true check_vm_false check_vm_exit7
-	check_vm_warn_on check_vm_stdout_warning check_vm_hang check_kernel_config)
+	check_vm_warn_on check_vm_stdout_warning check_vm_hang check_kernel_config
+	check_man_page)
 
 diag() { echo "# check: $*"; }
 # result ok|fail|skip DESCRIPTION [REASON [COUNT]]: one TAP line; COUNT (default 1) is
@@ -211,6 +212,17 @@ check_kernel_config() {
 		result ok "the debug kernel has every option of tests/config"
 	else
 		result fail "the debug kernel has every option of tests/config" "missing:$missing"
+	fi
+}
+
+# The man page: mandoc and groff find nothing to complain about, and man renders it.  (Its
+# example program ran above, mq_peek_example, built from the page's source.)
+check_man_page() {
+	if make -s man-lint > "$LOGS/man-lint.log" 2>&1; then
+		result ok "the man page is lint-clean (mandoc, groff) and renders with man -l"
+	else
+		sed 's/^/# /' "$LOGS/man-lint.log"
+		result fail "the man page is lint-clean (mandoc, groff) and renders with man -l"
 	fi
 }
 
