@@ -40,7 +40,7 @@
 #define GOOD_LEN	(4 * PAGE_SZ)
 #define FILLB		0xc3
 
-#ifdef __i386__
+#if UINTPTR_MAX == 0xffffffffu	/* the -m32 build */
 #define DEFAULT_ITERS	250000
 #define KERNEL_ADDR	((uintptr_t)0xfffff000u)	/* above the compat TASK_SIZE */
 #else
@@ -52,6 +52,7 @@
 static const size_t lens[NMSG] = {
 	0, 100, DATALEN_MSG - 1, DATALEN_MSG, DATALEN_MSG + 1, 8200, MSGSIZE,
 };
+
 static const unsigned int prios[NMSG] = { 2, 9, 2, 0, 9, 31, 2 };
 
 enum fdk { FD_RW, FD_RO, FD_WO, FD_PATH, FD_PIPE, FD_SOCK, FD_FILE, FD_CLOSED, FD_N };
@@ -164,8 +165,10 @@ static size_t pick_len(const struct env *e, int off)
 	case 2: return SIZE_MAX;
 	case 3: return (size_t)1 << (sizeof(size_t) * 8 - 2);
 	case 4: return MSGSIZE;
-	case 5: return off >= 0 && off < NMSG ? e->len[off] : 7;
-	case 6: return off >= 0 && off < NMSG && e->len[off] ? e->len[off] - 1 : 3;
+	case 5:
+		return off >= 0 && off < NMSG ? e->len[off] : 7;
+	case 6:
+		return off >= 0 && off < NMSG && e->len[off] ? e->len[off] - 1 : 3;
 	default: return 1 + rnd(&rs) % (MSGSIZE + 64);
 	}
 }
@@ -176,11 +179,21 @@ static char *pick_buf(struct env *e, int kind, size_t *writable)
 	size_t k;
 
 	switch (kind) {
-	case B_NULL: *writable = 0; return NULL;
-	case B_GOOD: *writable = GOOD_LEN; return (char *)e->good;
-	case B_RO: *writable = 0; return (char *)e->ro;
-	case B_NONE: *writable = 0; return (char *)e->none;
-	case B_KERNEL: *writable = 0; return (char *)KERNEL_ADDR;
+	case B_NULL:
+		*writable = 0;
+		return NULL;
+	case B_GOOD:
+		*writable = GOOD_LEN;
+		return (char *)e->good;
+	case B_RO:
+		*writable = 0;
+		return (char *)e->ro;
+	case B_NONE:
+		*writable = 0;
+		return (char *)e->none;
+	case B_KERNEL:
+		*writable = 0;
+		return (char *)KERNEL_ADDR;
 	default:
 		k = rnd(&rs) % (PAGE_SZ + 1);		/* k writable bytes, then a fault */
 		*writable = k;
@@ -232,10 +245,22 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 
 		/* place the attr */
 		switch (ak) {
-		case A_GOOD: memcpy(e->attr, &want, asz); uattr = e->attr; break;
-		case A_NULL: uattr = NULL; attr_ok = 0; break;
-		case A_NONE: uattr = e->none; attr_ok = 0; break;
-		case A_KERNEL: uattr = (void *)KERNEL_ADDR; attr_ok = 0; break;
+		case A_GOOD:
+			memcpy(e->attr, &want, asz);
+			uattr = e->attr;
+			break;
+		case A_NULL:
+			uattr = NULL;
+			attr_ok = 0;
+			break;
+		case A_NONE:
+			uattr = e->none;
+			attr_ok = 0;
+			break;
+		case A_KERNEL:
+			uattr = (void *)KERNEL_ADDR;
+			attr_ok = 0;
+			break;
 		case A_RO:
 			uattr = e->ro;
 			memcpy(&want, e->ro, asz);	/* its fixed content */
@@ -254,19 +279,19 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 			memcpy(before, e->attr, asz);
 
 		/* the model */
-		if (fk != FD_RW && fk != FD_RO)
+		if (fk != FD_RW && fk != FD_RO) {
 			expect = -EBADF;
-		else if (!attr_ok)
+		} else if (!attr_ok) {
 			expect = -EFAULT;
-		else if (off < 0)
+		} else if (off < 0) {
 			expect = -EINVAL;
-		else if ((buf == NULL) != (len == 0))
+		} else if (!buf != !len) {
 			expect = -EINVAL;
-		else if (off >= NMSG)
+		} else if (off >= NMSG) {
 			expect = -ENOMSG;
-		else if (buf == NULL)		/* length query */
+		} else if (!buf) {		/* length query */
 			expect = prio_writable ? (long)e->len[off] : -EFAULT;
-		else {
+		} else {
 			copy = len < e->len[off] ? len : e->len[off];
 			if (copy > writable || !prio_writable)
 				expect = -EFAULT;
@@ -284,7 +309,7 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 			memset(e->good, FILLB, MSGSIZE + 1);
 		if (ret != expect) {
 			if (mismatches++ < 10)
-				TH_LOG("call %lu: fd %d attr %d buf %d off %d len %zu: got %ld, model %ld",
+				TH_LOG("call %lu: fd %d attr %d buf %d off %d len %zu: %ld != %ld",
 				       n, fk, ak, bk, off, len, ret, expect);
 			continue;
 		}
@@ -312,9 +337,10 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 	}
 	TH_LOG("%lu calls: %lu ok, %lu EBADF, %lu EFAULT, %lu EINVAL, %lu ENOMSG, %lu other",
 	       iters, results[0], results[1], results[2], results[3], results[4], results[5]);
-	printf("# fuzz: seed %lu, %lu calls, %lu ok, %lu EBADF, %lu EFAULT, %lu EINVAL, %lu ENOMSG, %lu other, %lu mismatches\n",
-	       seed, iters, results[0], results[1], results[2], results[3], results[4], results[5],
-	       mismatches);
+	printf("# fuzz: seed %lu, %lu calls, %lu ok, %lu EBADF, %lu EFAULT, ",
+	       seed, iters, results[0], results[1], results[2]);
+	printf("%lu EINVAL, %lu ENOMSG, %lu other, %lu mismatches\n",
+	       results[3], results[4], results[5], mismatches);
 	EXPECT_EQ(0, mismatches);
 	EXPECT_EQ(0, results[5]);
 
