@@ -26,8 +26,10 @@ for p in "${PKGS[@]}"; do
 	want=${p#*=}
 	[ "$want" = "$p" ] && want=
 	have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)
+	# A package whose triggers have not run yet (man-db, after any install) is installed.
 	case "$have" in
-	"install ok installed $want"*) ;;
+	"install ok installed $want"* | "install ok triggers-pending $want"* | \
+		"install ok triggers-awaited $want"*) ;;
 	*) missing+=("$p") ;;
 	esac
 done
