@@ -43,6 +43,10 @@ TEST_GEN_PROGS += mq_peek_storm
 TEST_GEN_PROGS += mqpeek_tool_test
 TEST_GEN_PROGS += mq_peek_example	# the program of the man page's EXAMPLES
 
+# The tests the series carries too, in tools/testing/selftests/mqueue/ (the source stays
+# here: scripts/gen-selftest-patch.sh writes the patch, make check verifies it is current).
+SELFTEST_PROGS := mq_peek_test mq_peek_fuzz mq_peek_storm
+
 KSELFTEST_UPSTREAM_MQ_OPEN_TESTS_ARGS := /mq_open_tests_queue
 # What the tests need in the VM besides themselves (copied to /opt, first on PATH).
 TEST_FILES := tests/run-in-vm.sh $(shell bash scripts/env.sh MQPEEK)
@@ -54,7 +58,7 @@ TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT)/mqueue -I$(KSFT) -pthread
 TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h
 
 .PHONY: all modules kernel setup tests examples tool check run bench lint man-lint clean \
-	modules_install rust-analyzer print-test-env
+	selftest-patch modules_install rust-analyzer print-test-env
 
 all: modules
 
@@ -132,6 +136,11 @@ man-lint:
 	groff -ww -z -man $(MAN_PAGE) 2> $(OUT)/man-lint.err && ! grep . $(OUT)/man-lint.err
 	LC_ALL=C.UTF-8 MANWIDTH=80 man -l $(MAN_PAGE) > /dev/null 2> $(OUT)/man-lint.err && \
 		! grep . $(OUT)/man-lint.err
+
+# The series' last patch, the selftests, written from tests/ (make lint and make check
+# verify that the committed one is current).
+selftest-patch:
+	scripts/gen-selftest-patch.sh
 
 # What `make run` shows.
 examples: $(OUT)/examples/mq_peek_demo
