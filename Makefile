@@ -172,6 +172,7 @@ run:
 # "does MAINTAINERS need updating" for the new include/linux/mqueue.h (ipc/ has no
 # MAINTAINERS entry to extend).
 lint: kernel man-lint
+	scripts/gen-selftest-patch.sh --check
 	rustfmt --edition 2021 --check *.rs
 	cd tools/mqpeek && cargo fmt --check && cargo clippy --release --locked -- -D warnings
 	@mkdir -p $(OUT)

@@ -33,7 +33,7 @@ mapfile -t TEST_FILES < <(make -s print-TEST_FILES)
 # The checks of the harness itself, run after the tests, in this order.
 CHECKS=(check_vm_verdict check_cargo_test check_vm_true check_vm_false check_vm_exit7
 	check_vm_warn_on check_vm_stdout_warning check_vm_hang check_kernel_config
-	check_man_page)
+	check_man_page check_selftest_patch)
 
 diag() { echo "# check: $*"; }
 # result ok|fail|skip DESCRIPTION [REASON [COUNT]]: one TAP line; COUNT (default 1) is
@@ -223,6 +223,18 @@ check_man_page() {
 	else
 		sed 's/^/# /' "$LOGS/man-lint.log"
 		result fail "the man page is lint-clean (mandoc, groff) and renders with man -l"
+	fi
+}
+
+# The series carries the tests as its last patch: it must be what tests/ make of it, and the
+# whole series must apply with git am (scripts/gen-selftest-patch.sh).
+check_selftest_patch() {
+	local desc="the series' selftest patch is generated from tests/ and applies with git am"
+	if scripts/gen-selftest-patch.sh --check > "$LOGS/selftest-patch.log" 2>&1; then
+		result ok "$desc"
+	else
+		sed 's/^/# /' "$LOGS/selftest-patch.log"
+		result fail "$desc"
 	fi
 }
 
