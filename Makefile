@@ -166,13 +166,17 @@ bench:
 run:
 	@scripts/run-demo.sh
 
-# rustfmt, a CLIPPY=1 build, checkpatch --strict on the patch series.  checkpatch is
+# The selftest patch is current, shellcheck (.shellcheckrc), the man page, rustfmt, a
+# CLIPPY=1 build, checkpatch --strict on the patch series.  checkpatch is
 # told to ignore two checks that fire on lines the series does not write: the FSF
 # address in the unchanged licence text around the UAPI header's include guard, and
 # "does MAINTAINERS need updating" for the new include/linux/mqueue.h (ipc/ has no
 # MAINTAINERS entry to extend).
 lint: kernel man-lint
 	scripts/gen-selftest-patch.sh --check
+	@command -v shellcheck > /dev/null || { echo "lint: installing shellcheck"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck > /dev/null; }
+	shellcheck scripts/*.sh scripts/vm tests/run-in-vm.sh .ci/run
 	rustfmt --edition 2021 --check *.rs
 	cd tools/mqpeek && cargo fmt --check && cargo clippy --release --locked -- -D warnings
 	@mkdir -p $(OUT)

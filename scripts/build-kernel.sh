@@ -88,12 +88,12 @@ make -s -C "$SRC" O="$KB" "${KMAKE[@]}" tinyconfig >&2
 (cd "$KB" && "$SRC/scripts/kconfig/merge_config.sh" -m .config "${FRAGS[@]}" >/dev/null)
 make -s -C "$SRC" O="$KB" "${KMAKE[@]}" olddefconfig >&2
 bad=0
-for o in $(grep -h '^CONFIG_.*=y' "${FRAGS[@]}" | cut -d= -f1); do
+while read -r o; do
 	grep -q "^$o=y" "$KB/.config" || { echo "build-kernel: $o=y did not survive olddefconfig" >&2; bad=1; }
-done
-for o in $(grep -h '^# CONFIG_.* is not set' "${FRAGS[@]}" | awk '{print $2}'); do
+done < <(grep -h '^CONFIG_.*=y' "${FRAGS[@]}" | cut -d= -f1)
+while read -r o; do
 	if grep -q "^$o=" "$KB/.config"; then echo "build-kernel: $o is set but must not be" >&2; bad=1; fi
-done
+done < <(grep -h '^# CONFIG_.* is not set' "${FRAGS[@]}" | awk '{print $2}')
 [ $bad = 0 ] || exit 1
 # An unchanged config keeps its old timestamp, so make does not rebuild everything.
 if cmp -s "$KB/.config" "$KB/.config.prev"; then touch -r "$KB/.config.prev" "$KB/.config"; fi

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034	# sourced: the scripts use the variables
 # env.sh - shared settings for the mq-peek scripts and the Makefile.
 #
 # The one place for pinned versions, cache locations and the make variables that the
