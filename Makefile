@@ -4,28 +4,62 @@
 #
 #   make run      boot the dev kernel with the module loaded and show a peek
 #   make check    build what is missing and run every test; ends "N passed, N failed"
-#   make          build mq_peek.ko against KDIR (default: the cached dev kernel)
+#   make          build mq_peek.ko against KDIR (default: the cached dev kernel) into
+#                 build/module-PROFILE/ (build/module-custom/ for another KDIR)
 #
 # KDIR may point at any Rust-enabled kernel build tree that carries kernel/patches;
 # KMAKE holds the toolchain variables that tree was built with.
 
 PROFILE ?= debug
-MQ_PEEK_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mq-peek
+# The cache and the toolchain's make variables are defined once, in scripts/env.sh.
+MQ_PEEK_CACHE ?= $(shell bash scripts/env.sh CACHE)
+MQ_PEEK_CACHE := $(MQ_PEEK_CACHE)
 export MQ_PEEK_CACHE
 DEFAULT_KDIR := $(MQ_PEEK_CACHE)/build-$(PROFILE)
 KDIR ?= $(DEFAULT_KDIR)
-KMAKE ?= LLVM=-14 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc CLIPPY_DRIVER=/usr/bin/clippy-driver \
-	RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library BINDGEN=$(MQ_PEEK_CACHE)/tools/bin/bindgen
+KMAKE ?= $(shell MQ_PEEK_CACHE='$(MQ_PEEK_CACHE)' bash scripts/env.sh KMAKE)
+KMAKE := $(KMAKE)
 KSFT ?= $(MQ_PEEK_CACHE)/src/tools/testing/selftests
 OUT := build
 
-TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT) -pthread
-TESTS := $(addprefix $(OUT)/tests/,mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_batch_test \
-	mq_peek_batch_test32 mq_peek_fuzz \
-	mq_peek_fuzz32 mq_peek_storm mq_peek_demo mqpeek_tool_test upstream_mq_open_tests \
-	upstream_msgque)
+# ---- The tests: the one list -----------------------------------------------------------
+#
+# TEST_GEN_PROGS lists every program `make check` runs in the debug VM, in that order, as a
+# kselftest Makefile does; scripts/check.sh reads it (`make -s print-TEST_GEN_PROGS`).
+# Adding a test is one line:
+#
+#	TEST_GEN_PROGS += NAME		# built from tests/NAME.c; NAME32: the same, -m32
+#
+# A program using kselftest_harness.h counts once per test case, any other once (exit
+# status 0 pass, 4 skip, else fail).  KSELFTEST_<NAME>_ARGS gives a program arguments,
+# as kselftest's runner.sh does.  The kernel's own suites (upstream_*, built from the 6.12
+# source) run first: mq_open_tests expects the default mqueue sysctls, which ours raise.
+TEST_GEN_PROGS := upstream_mq_open_tests
+TEST_GEN_PROGS += upstream_msgque
+TEST_GEN_PROGS += mq_peek_smoke
+TEST_GEN_PROGS += mq_peek_test mq_peek_test32
+TEST_GEN_PROGS += mq_peek_batch_test mq_peek_batch_test32
+TEST_GEN_PROGS += mq_peek_fuzz mq_peek_fuzz32
+TEST_GEN_PROGS += mq_peek_storm
+TEST_GEN_PROGS += mqpeek_tool_test
+TEST_GEN_PROGS += mq_peek_example	# the program of the man page's EXAMPLES
 
-.PHONY: all modules kernel setup tests tool check run bench lint clean modules_install rust-analyzer
+# The tests the series carries too, in tools/testing/selftests/mqueue/ (the source stays
+# here: scripts/gen-selftest-patch.sh writes the patch, make check verifies it is current).
+SELFTEST_PROGS := mq_peek_test mq_peek_batch_test mq_peek_fuzz mq_peek_storm
+
+KSELFTEST_UPSTREAM_MQ_OPEN_TESTS_ARGS := /mq_open_tests_queue
+# What the tests need in the VM besides themselves (copied to /opt, first on PATH).
+TEST_FILES := tests/run-in-vm.sh $(shell bash scripts/env.sh MQPEEK)
+
+# The tests include "../kselftest_harness.h" as they do in tools/testing/selftests/mqueue/,
+# where the series carries them (scripts/gen-selftest-patch.sh); -I$(KSFT)/mqueue resolves
+# it the same way here.
+TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT)/mqueue -I$(KSFT) -pthread
+TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h
+
+.PHONY: all modules kernel setup tests examples tool check run bench lint man-lint clean \
+	selftest-patch modules_install rust-analyzer print-test-env
 
 all: modules
 
@@ -33,27 +67,44 @@ setup:
 	scripts/setup.sh
 
 kernel:
-	scripts/build-kernel.sh $(PROFILE)
+	scripts/build-kernel.sh $(PROFILE) > /dev/null
+
+# The module is built in a directory of its own per kernel tree, never in the checkout:
+# there are no MODVERSIONS, so a debug module loaded into the release kernel (or the other
+# way round) would load silently and read wrong struct layouts.  Kbuild and every *.rs of
+# the top directory (mq_peek.rs and the files of its `mod`s) are copied there by content:
+# an unchanged file keeps its timestamp, a removed one disappears.
+MODDIR := $(OUT)/module-$(if $(filter $(DEFAULT_KDIR),$(KDIR)),$(PROFILE),custom)
+sync-module-src = @mkdir -p $(1) && rsync -rc --delete --include=/Kbuild --include='/*.rs' \
+	--exclude='*' ./ $(1)/
 
 ifeq ($(KDIR),$(DEFAULT_KDIR))
 modules: kernel
 endif
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) modules
+	$(call sync-module-src,$(MODDIR))
+	$(MAKE) -C $(KDIR) M=$(abspath $(MODDIR)) $(KMAKE) modules
 
 modules_install:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) modules_install
+	$(MAKE) -C $(KDIR) M=$(abspath $(MODDIR)) $(KMAKE) modules_install
 
 rust-analyzer:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) rust-analyzer
 
-tests: $(TESTS)
+tests: $(addprefix $(OUT)/tests/,$(TEST_GEN_PROGS))
 
-$(OUT)/tests/%: tests/%.c include/mq_peek.h
+# `make -s print-VAR` prints a variable's words, one a line; print-test-env the arguments.
+print-%:
+	@printf '%s\n' $($*)
+
+print-test-env:
+	@printf '%s\n' $(foreach v,$(filter KSELFTEST_%_ARGS,$(.VARIABLES)),'$(v)=$($(v))')
+
+$(OUT)/tests/%: tests/%.c $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $<
 
-$(OUT)/tests/%32: tests/%.c include/mq_peek.h
+$(OUT)/tests/%32: tests/%.c $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -m32 $(TEST_CFLAGS) -Wno-pointer-to-int-cast -o $@ $<
 
@@ -66,12 +117,45 @@ $(OUT)/tests/upstream_msgque: $(KSFT)/ipc/msgque.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -I$(KSFT) -DCONFIG_X86_64 -D__x86_64__ -o $@ $<
 
+# The man page's example program, extracted from the troff source at build time: the page
+# shows a program that compiles (warnings are errors) and that make check runs.
+MAN_PAGE := docs/man/man2const/F_MQ_PEEK.2const
+
+$(OUT)/man/mq_peek_example.c: $(MAN_PAGE) scripts/man-example.sh
+	@mkdir -p $(dir $@)
+	scripts/man-example.sh $< $(notdir $@) > $@
+
+$(OUT)/tests/mq_peek_example: $(OUT)/man/mq_peek_example.c include/mq_peek.h
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+
+# The page must be lint-clean for mandoc and groff and render with man.
+# groff and man report problems on stderr but exit 0: stderr must be empty.
+man-lint:
+	@mkdir -p $(OUT)
+	mandoc -T lint -W warning $(MAN_PAGE)
+	groff -ww -z -man $(MAN_PAGE) 2> $(OUT)/man-lint.err && ! grep . $(OUT)/man-lint.err
+	LC_ALL=C.UTF-8 MANWIDTH=80 man -l $(MAN_PAGE) > /dev/null 2> $(OUT)/man-lint.err && \
+		! grep . $(OUT)/man-lint.err
+
+# The series' last patch, the selftests, written from tests/ (make lint and make check
+# verify that the committed one is current).
+selftest-patch:
+	scripts/gen-selftest-patch.sh
+
+# What `make run` shows.
+examples: $(OUT)/examples/mq_peek_demo
+
+$(OUT)/examples/%: examples/%.c include/mq_peek.h
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -Wall -Iinclude -o $@ $<
+
 # The mqpeek tool, a static binary (tools/mqpeek/.cargo/config.toml).
 tool:
 	cd tools/mqpeek && cargo build --release --locked
 
 check:
-	scripts/check.sh
+	@scripts/check.sh
 
 $(OUT)/bench/mq_peek_bench: bench/mq_peek_bench.c include/mq_peek.h
 	@mkdir -p $(dir $@)
@@ -81,18 +165,25 @@ bench:
 	scripts/bench.sh
 
 run:
-	scripts/run-demo.sh
+	@scripts/run-demo.sh
 
-# rustfmt, a CLIPPY=1 build, checkpatch --strict on the patch series.  checkpatch is
+# The selftest patch is current, shellcheck (.shellcheckrc), the man page, rustfmt, a
+# CLIPPY=1 build, checkpatch --strict on the patch series.  checkpatch is
 # told to ignore two checks that fire on lines the series does not write: the FSF
 # address in the unchanged licence text around the UAPI header's include guard, and
 # "does MAINTAINERS need updating" for the new include/linux/mqueue.h (ipc/ has no
 # MAINTAINERS entry to extend).
-lint: kernel
+lint: kernel man-lint
+	scripts/gen-selftest-patch.sh --check
+	@command -v shellcheck > /dev/null || { echo "lint: installing shellcheck"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck > /dev/null; }
+	shellcheck scripts/*.sh scripts/vm tests/run-in-vm.sh .ci/run
 	rustfmt --edition 2021 --check *.rs
 	cd tools/mqpeek && cargo fmt --check && cargo clippy --release --locked -- -D warnings
 	@mkdir -p $(OUT)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) CLIPPY=1 modules 2>&1 | tee $(OUT)/clippy.log
+	$(call sync-module-src,$(OUT)/module-clippy)
+	$(MAKE) -C $(KDIR) M=$(abspath $(OUT)/module-clippy) $(KMAKE) CLIPPY=1 modules 2>&1 | \
+		tee $(OUT)/clippy.log
 	! grep -E '^(warning|error)' $(OUT)/clippy.log
 	cd kernel/patches && $(MQ_PEEK_CACHE)/src/scripts/checkpatch.pl --strict --no-tree -q \
 		--ignore FSF_MAILING_ADDRESS,FILE_PATH_CHANGES *.patch

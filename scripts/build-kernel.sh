@@ -9,7 +9,14 @@
 # Cache layout ($MQ_PEEK_CACHE, default ~/.cache/mq-peek):
 #   src/                 the patched source, shared by both profiles.  Files are synced by
 #                        content (rsync -c), so a changed patch only touches the files it
-#                        changes and make rebuilds only what depends on them.
+#                        changes and make rebuilds only what depends on them.  A patch that
+#                        touches only tools/testing/ (the selftests the series carries) is
+#                        not applied: the kernel build never reads tools/testing/ (kbuild's
+#                        `make all` does not descend into tools/), so it cannot change the
+#                        kernel; leaving it out of the tree and the key means that adding or
+#                        changing one rebuilds nothing.  make check builds the same tests
+#                        from tests/, and scripts/gen-selftest-patch.sh --check applies the
+#                        whole series with git am.
 #   build-PROFILE/       the O= build directory; .mq-peek-key holds the hash of everything
 #                        that went into it (source version, patches, fragments, toolchain
 #                        and make variables, this script).  A matching key means there is
@@ -24,7 +31,17 @@ SRC=$CACHE/src
 KB=$CACHE/build-$PROFILE
 FRAGS=("$TOP/kernel/configs/base.config" "$TOP/kernel/configs/$PROFILE.config")
 "$(dirname "$0")/setup.sh" >&2
-mapfile -t PATCHES < <(grep -v '^\s*\(#\|$\)' "$TOP/kernel/patches/series")
+mapfile -t SERIES < <(grep -v '^\s*\(#\|$\)' "$TOP/kernel/patches/series")
+# only_selftests PATCH: true if every file the patch touches is under tools/testing/.
+only_selftests() {
+	local files
+	files=$(sed -n 's|^diff --git a/\([^ ]*\) b/.*|\1|p' "$TOP/kernel/patches/$1")
+	[ -n "$files" ] && ! grep -qv '^tools/testing/' <<< "$files"
+}
+PATCHES=()
+for p in "${SERIES[@]}"; do
+	only_selftests "$p" || PATCHES+=("$p")
+done
 
 key=$({
 	echo "$KPKG $PROFILE"
@@ -49,7 +66,8 @@ start=$(date +%s)
 stage=$CACHE/stage
 rm -rf "$stage"
 mkdir -p "$stage"
-log "unpacking $(basename "$KSRC_TARBALL") and applying ${#PATCHES[@]} patches"
+log "unpacking $(basename "$KSRC_TARBALL") and applying ${#PATCHES[@]} patches" \
+	"($(( ${#SERIES[@]} - ${#PATCHES[@]} )) touching only tools/testing/ left out)"
 tar -xf "$KSRC_TARBALL" -C "$stage"
 for p in "${PATCHES[@]}"; do
 	patch -s -p1 -d "$stage/linux-source-6.12" < "$TOP/kernel/patches/$p" ||
@@ -70,12 +88,12 @@ make -s -C "$SRC" O="$KB" "${KMAKE[@]}" tinyconfig >&2
 (cd "$KB" && "$SRC/scripts/kconfig/merge_config.sh" -m .config "${FRAGS[@]}" >/dev/null)
 make -s -C "$SRC" O="$KB" "${KMAKE[@]}" olddefconfig >&2
 bad=0
-for o in $(grep -h '^CONFIG_.*=y' "${FRAGS[@]}" | cut -d= -f1); do
+while read -r o; do
 	grep -q "^$o=y" "$KB/.config" || { echo "build-kernel: $o=y did not survive olddefconfig" >&2; bad=1; }
-done
-for o in $(grep -h '^# CONFIG_.* is not set' "${FRAGS[@]}" | awk '{print $2}'); do
+done < <(grep -h '^CONFIG_.*=y' "${FRAGS[@]}" | cut -d= -f1)
+while read -r o; do
 	if grep -q "^$o=" "$KB/.config"; then echo "build-kernel: $o is set but must not be" >&2; bad=1; fi
-done
+done < <(grep -h '^# CONFIG_.* is not set' "${FRAGS[@]}" | awk '{print $2}')
 [ $bad = 0 ] || exit 1
 # An unchanged config keeps its old timestamp, so make does not rebuild everything.
 if cmp -s "$KB/.config" "$KB/.config.prev"; then touch -r "$KB/.config.prev" "$KB/.config"; fi

@@ -10,7 +10,7 @@
 # Everything the module reads through bindings (mqueue_inode_info, msg_msg, ...) is covered.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-SRC=$1 KB=$2
+KB=$2	# $1, the source tree, is the one the build tree KB was configured from
 T=$KB/layout-check
 mkdir -p "$T"
 cmd=$(sed -n 's/^savedcmd_rust\/bindings\/bindings_generated.rs := //p' \

@@ -2,21 +2,52 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check.sh - `make check`: build what is missing, run every test in the debug VM, and
-# prove the harness's verdict can fail.  Ends with the line "N passed, N failed".
+# prove that the harness's verdict can fail.
 #
-# Counts: every kselftest test case (from each binary's TAP "# Totals:" line; a binary
-# that dies before printing it counts as one failure), plus one per harness check.
-set -uo pipefail
+# The output is kselftest TAP, as tools/testing/selftests/kselftest/runner.sh prints it:
+# "TAP version 13", the plan "1..N", then for each program of the Makefile's
+# TEST_GEN_PROGS (run in one boot of the debug kernel by tests/run-in-vm.sh) its output
+# nested with a "# " prefix -- its own TAP for a kselftest_harness.h program -- and its
+# result "ok N NAME" / "not ok N NAME" / "ok N NAME # SKIP"; then one result per check of
+# the harness itself.  Diagnostics are "# check: ..." lines.
+#
+# The last line is "P passed, F failed" (", S skipped" when S > 0), which .ci/run relies
+# on.  Every kselftest test case counts once (from its program's "# Totals:" line), a
+# program that reports no test case counts once by its exit status (0 pass, 4 skip, else
+# fail), a program that never reported counts as one failure, and every harness check
+# counts once (cargo test: once per test).
+# shellcheck disable=SC2317	# the check_* functions are called through $CHECKS
+set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$TOP"
 OUT=$TOP/build
-mkdir -p "$OUT/logs"
-passed=0 failed=0 skipped=0
+LOGS=$OUT/logs
+mkdir -p "$LOGS"
+passed=0 failed=0 skipped=0 num=0
 t0=$(date +%s)
-pass() { passed=$((passed + 1)); echo "ok - $*"; }
-failc() { failed=$((failed + 1)); echo "not ok - $*"; }
+
+mapfile -t TESTS < <(make -s print-TEST_GEN_PROGS)
+mapfile -t TEST_ENV < <(make -s print-test-env)
+mapfile -t TEST_FILES < <(make -s print-TEST_FILES)
+
+# The checks of the harness itself, run after the tests, in this order.
+CHECKS=(check_vm_verdict check_cargo_test check_vm_true check_vm_false check_vm_exit7
+	check_vm_warn_on check_vm_stdout_warning check_vm_hang check_kernel_config
+	check_man_page check_selftest_patch)
+
+diag() { echo "# check: $*"; }
+# result ok|fail|skip DESCRIPTION [REASON [COUNT]]: one TAP line; COUNT (default 1) is
+# how many passes it stands for.
+result() {
+	num=$((num + 1))
+	case $1 in
+	ok)   echo "ok $num $2"; passed=$((passed + ${4:-1})) ;;
+	skip) echo "ok $num $2 # SKIP ${3:-}"; skipped=$((skipped + 1)) ;;
+	*)    echo "not ok $num $2${3:+ # $3}"; failed=$((failed + 1)) ;;
+	esac
+}
 finish() {
-	echo "check: $(( $(date +%s) - t0 ))s in all"
+	diag "$(( $(date +%s) - t0 ))s in all"
 	if [ "$skipped" -gt 0 ]; then
 		echo "$passed passed, $failed failed, $skipped skipped"
 	else
@@ -25,101 +56,189 @@ finish() {
 	[ "$failed" = 0 ]
 	exit
 }
+bail() { # bail REASON LOG: the build failed, nothing can run
+	tail -20 "$2" | sed 's/^/# /'
+	echo "Bail out! $1 (log: $2)"
+	failed=$((failed + 1))
+	finish
+}
+
+echo "TAP version 13"
+echo "1..$(( ${#TESTS[@]} + ${#CHECKS[@]} ))"
 
 s=$(date +%s)
-if ! "$TOP/scripts/build-kernel.sh" debug > "$OUT/logs/build-kernel.log" 2>&1; then
-	tail -20 "$OUT/logs/build-kernel.log"
-	failc "build the debug kernel (log: $OUT/logs/build-kernel.log)"
-	finish
-fi
-echo "check: debug kernel ready in $(( $(date +%s) - s ))s"
-if ! make -s tests tool > "$OUT/logs/build-tests.log" 2>&1; then
-	cat "$OUT/logs/build-tests.log"
-	failc "build the tests"
-	finish
-fi
+scripts/build-kernel.sh debug > "$LOGS/build-kernel.log" 2>&1 ||
+	bail "cannot build the debug kernel" "$LOGS/build-kernel.log"
+diag "debug kernel ready in $(( $(date +%s) - s ))s"
+make -s tests tool > "$LOGS/build-tests.log" 2>&1 ||
+	bail "cannot build the tests" "$LOGS/build-tests.log"
 
-# ---- 1. the kselftest suites, in one boot of the debug kernel
-# Ours print TAP totals; the upstream ones (mqueue/mq_open_tests, ipc/msgque) are judged
-# by their kselftest exit status (0 pass, 4 skip, else fail).
-BINS=(mq_peek_smoke mq_peek_test mq_peek_test32 mq_peek_batch_test mq_peek_batch_test32
-	mq_peek_fuzz mq_peek_fuzz32 mq_peek_storm
-	mqpeek_tool_test)
-UPSTREAM=(upstream_mq_open_tests upstream_msgque)
-adds=(--add tests/run-in-vm.sh --add "$MQPEEK")
-for b in "${BINS[@]}" "${UPSTREAM[@]}"; do adds+=(--add "build/tests/$b"); done
+# ---- 1. the test programs, in one boot of the debug kernel
+adds=()
+for f in "${TEST_FILES[@]}"; do adds+=(--add "$f"); done
+for b in "${TESTS[@]}"; do adds+=(--add "build/tests/$b"); done
 s=$(date +%s)
-rm -f "$OUT/logs/tests.out"	# never count a previous run's results
-# The upstream suites go first: mq_open_tests expects the default mqueue sysctls, which
-# our tests raise.
-scripts/vm --quiet --output "$OUT/logs/tests.out" "${adds[@]}" \
-	-- run-in-vm.sh "${UPSTREAM[@]}" "${BINS[@]}" 2> "$OUT/logs/vm-tests.err"
-vmrc=$?
-grep -v -E '^#  RUN |^#  +OK |^# Starting|^TAP version|^1\.\.' "$OUT/logs/tests.out" 2>/dev/null || true
-for b in "${BINS[@]}"; do
-	tot=$(sed -n "/MQ-PEEK-TEST: begin $b\$/,/MQ-PEEK-TEST: end $b /p" "$OUT/logs/tests.out" 2>/dev/null |
-		grep -o '# Totals: pass:[0-9]* fail:[0-9]* xfail:[0-9]* xpass:[0-9]* skip:[0-9]* error:[0-9]*' | tail -1)
-	if [ -z "$tot" ]; then
-		failc "$b: no TAP totals (binary died or never ran)"
+rm -f "$LOGS/tests.out"	# never count a previous run's results
+# Shown as it comes, without the inner runner's own header: its plan is part of ours.
+set +e
+scripts/vm --output "$LOGS/tests.out" "${adds[@]}" \
+	-- env "${TEST_ENV[@]}" run-in-vm.sh "${TESTS[@]}" 2> "$LOGS/vm-tests.err" |
+	awk 'NR <= 2 && (/^TAP version 13$/ || /^1\.\.[0-9]+$/) { next } { print; fflush() }'
+vmrc=${PIPESTATUS[0]}
+set -e
+vmsecs=$(( $(date +%s) - s ))
+[ -f "$LOGS/tests.out" ] || : > "$LOGS/tests.out"
+
+# Each program's result line, with the last "# Totals:" line of its output before it.
+declare -A status totals
+tot=""
+while IFS= read -r line; do
+	case $line in
+	"# # Totals: pass:"*)
+		tot=$(echo "$line" | grep -o '[0-9][0-9]*' | tr '\n' ' ') ;;
+	"ok "[0-9]*|"not ok "[0-9]*)
+		n=${line#not }
+		n=${n#ok }
+		n=${n%% *}
+		case $line in
+		not*) status[$n]=fail ;;
+		*"# SKIP"*) status[$n]=skip ;;
+		*) status[$n]=ok ;;
+		esac
+		totals[$n]=$tot
+		tot="" ;;
+	esac
+done < "$LOGS/tests.out"
+
+for ((i = 1; i <= ${#TESTS[@]}; i++)); do
+	b=${TESTS[i - 1]}
+	st=${status[$i]:-none}
+	if [ "$st" = none ]; then
+		echo "not ok $i $b # no result: the test VM run ended before it (see below)"
+		failed=$((failed + 1))
 		continue
 	fi
-	read -r p f xf xp sk er < <(echo "$tot" | grep -o '[0-9][0-9]*' | tr '\n' ' ')
-	passed=$((passed + p + xf))
-	failed=$((failed + f + xp + er))
-	skipped=$((skipped + sk))
-done
-# run-in-vm.sh exits 0 or 1; anything else is the harness's own failure (125: a bad
-# run, with its reason on the last line of stderr).
-for b in "${UPSTREAM[@]}"; do
-	rc=$(grep -a -o "MQ-PEEK-TEST: end $b rc=[0-9]*" "$OUT/logs/tests.out" 2>/dev/null | sed 's/.*rc=//')
-	case "$rc" in
-	0) pass "$b (the kernel's own selftest, with mq_peek.ko loaded)" ;;
-	4) skipped=$((skipped + 1)); echo "skip - $b" ;;
-	*) failc "$b (the kernel's own selftest): exit status ${rc:-none}" ;;
-	esac
-done
-echo "check: $(grep -h '^# \(fuzz\|storm\):' "$OUT/logs/tests.out" 2>/dev/null | sed 's/^# //' | tr '\n' ';')"
-if [ $vmrc = 0 ] || [ $vmrc = 1 ]; then
-	pass "test VM verdict clean (no splat, no leak, sentinel seen) in $(( $(date +%s) - s ))s"
-else
-	cat "$OUT/logs/vm-tests.err"
-	failc "test VM run: exit status $vmrc: $(tail -1 "$OUT/logs/vm-tests.err")"
-fi
-
-# ---- 2. the tool's image format, on the host
-if (cd tools/mqpeek && cargo test --release --locked) > "$OUT/logs/cargo-test.log" 2>&1; then
-	n=$(grep -o 'test result: ok. [0-9]* passed' "$OUT/logs/cargo-test.log" | awk '{s += $4} END {print s + 0}')
-	passed=$((passed + n))
-	echo "ok - tools/mqpeek: cargo test, $n tests"
-else
-	tail -20 "$OUT/logs/cargo-test.log"
-	failc "tools/mqpeek: cargo test (log: $OUT/logs/cargo-test.log)"
-fi
-
-# ---- 3. the harness itself: exit status and a verdict that can fail
-vm_expect() { # vm_expect DESC WANT_RC GREP [VM-OPTIONS] -- CMD...
-	local desc=$1 want=$2 pat=$3 rc
-	shift 3
-	scripts/vm --quiet "$@" 2> "$OUT/logs/vm-self.err"
-	rc=$?
-	if [ "$rc" != "$want" ]; then
-		failc "$desc: exit status $rc, expected $want"
-		cat "$OUT/logs/vm-self.err"
-	elif [ -n "$pat" ] && ! grep -q -E "$pat" "$OUT/logs/vm-self.err"; then
-		failc "$desc: verdict did not say /$pat/"
-		cat "$OUT/logs/vm-self.err"
+	read -r p f xf xp sk er <<< "${totals[$i]:-0 0 0 0 0 0}"
+	if [ $((p + f + xf + xp + sk + er)) -gt 0 ]; then
+		passed=$((passed + p + xf))
+		failed=$((failed + f + xp + er))
+		skipped=$((skipped + sk))
+		# failed outside its test cases (a crash after the totals, a bad exit)
+		if [ "$st" = fail ] && [ $((f + xp + er)) = 0 ]; then failed=$((failed + 1)); fi
 	else
-		pass "$desc"
+		case $st in
+		ok) passed=$((passed + 1)) ;;
+		skip) skipped=$((skipped + 1)) ;;
+		*) failed=$((failed + 1)) ;;
+		esac
+	fi
+done
+num=${#TESTS[@]}
+figures=$(grep -h '^# # \(fuzz\|storm\):' "$LOGS/tests.out" | sed 's/^# # //' | tr '\n' ';' || true)
+[ -z "$figures" ] || diag "$figures"
+
+# ---- 2. the harness itself
+check_vm_verdict() {
+	# run-in-vm.sh exits 0 or 1; anything else is the harness's own failure (125: a
+	# bad run, with its reason on the last line of stderr).
+	if [ "$vmrc" = 0 ] || [ "$vmrc" = 1 ]; then
+		result ok "test VM run clean (no splat, no leak, sentinel seen) in ${vmsecs}s"
+	else
+		sed 's/^/# /' "$LOGS/vm-tests.err"
+		result fail "test VM run clean" "exit status $vmrc: $(tail -1 "$LOGS/vm-tests.err")"
 	fi
 }
-vm_expect "scripts/vm -- /bin/true exits 0" 0 "" -- /bin/true
-vm_expect "scripts/vm -- /bin/false exits 1" 1 "" -- /bin/false
-vm_expect "scripts/vm -- sh -c 'exit 7' exits 7" 7 "" -- sh -c 'exit 7'
-# A real WARN_ON in the guest kernel (LKDTM) must turn the run red.
-vm_expect "a WARN_ON in the guest fails the run" 125 "kernel reported: .*WARNING:" \
-	-- sh -c 'echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT'
-# A hang must fail the run by timeout, not block it.
-vm_expect "a hung command fails the run by timeout" 125 "no exit sentinel" \
-	--timeout 30 -- sleep 1000
 
+check_cargo_test() { # the tool's image format, on the host
+	local n
+	if (cd tools/mqpeek && cargo test --release --locked) > "$LOGS/cargo-test.log" 2>&1; then
+		n=$(grep -o 'test result: ok. [0-9]* passed' "$LOGS/cargo-test.log" |
+			awk '{s += $4} END {print s + 0}')
+		result ok "tools/mqpeek: cargo test, $n tests" "" "$n"
+	else
+		tail -20 "$LOGS/cargo-test.log" | sed 's/^/# /'
+		result fail "tools/mqpeek: cargo test" "log: $LOGS/cargo-test.log"
+	fi
+}
+
+vm_expect() { # vm_expect DESC WANT_RC VERDICT-GREP OUTPUT-GREP [VM-OPTIONS] -- CMD...
+	local desc=$1 want=$2 pat=$3 outpat=$4 rc=0
+	shift 4
+	rm -f "$LOGS/vm-self.out"
+	scripts/vm --quiet --output "$LOGS/vm-self.out" "$@" 2> "$LOGS/vm-self.err" || rc=$?
+	if [ "$rc" != "$want" ]; then
+		sed 's/^/# /' "$LOGS/vm-self.err"
+		result fail "$desc" "exit status $rc, expected $want"
+	elif [ -n "$pat" ] && ! grep -q -E "$pat" "$LOGS/vm-self.err"; then
+		sed 's/^/# /' "$LOGS/vm-self.err"
+		result fail "$desc" "the verdict did not say /$pat/"
+	elif [ -n "$outpat" ] && ! grep -q -E "$outpat" "$LOGS/vm-self.out"; then
+		result fail "$desc" "the command's output did not say /$outpat/"
+	else
+		result ok "$desc"
+	fi
+}
+check_vm_true() { vm_expect "scripts/vm -- /bin/true exits 0" 0 "" "" -- /bin/true; }
+check_vm_false() { vm_expect "scripts/vm -- /bin/false exits 1" 1 "" "" -- /bin/false; }
+check_vm_exit7() { vm_expect "scripts/vm -- sh -c 'exit 7' exits 7" 7 "" "" -- sh -c 'exit 7'; }
+# A real WARN_ON in the guest kernel (LKDTM) must turn the run red ...
+check_vm_warn_on() {
+	vm_expect "a WARN_ON in the guest fails the run" 125 "kernel reported: .*WARNING:" "" \
+		-- sh -c 'echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT'
+}
+# ... but a command printing the same words must not: only kernel messages are judged.
+# Its output must arrive, or the check would prove nothing.
+check_vm_stdout_warning() {
+	vm_expect "a command printing WARNING: and BUG: does not fail the run" 0 "" \
+		'^WARNING: CPU: 0 PID: 1 at fake.c:1$' \
+		-- sh -c 'echo "WARNING: CPU: 0 PID: 1 at fake.c:1"; echo "BUG: fake" >&2'
+}
+# A hang must fail the run by timeout, not block it.
+check_vm_hang() {
+	vm_expect "a hung command fails the run by timeout" 125 "no exit sentinel" "" \
+		--timeout 30 -- sleep 1000
+}
+
+# tests/config lists the kernel options the tests need, as a selftest's config does; the
+# debug kernel must have every one (kernel/configs/ is what builds it).
+check_kernel_config() {
+	local o missing=""
+	while read -r o; do
+		case $o in
+		CONFIG_*=*) grep -qx "$o" "$CACHE/build-debug/.config" || missing+=" $o" ;;
+		esac
+	done < tests/config
+	if [ -z "$missing" ]; then
+		result ok "the debug kernel has every option of tests/config"
+	else
+		result fail "the debug kernel has every option of tests/config" "missing:$missing"
+	fi
+}
+
+# The man page: mandoc and groff find nothing to complain about, and man renders it.  (Its
+# example program ran above, mq_peek_example, built from the page's source.)
+check_man_page() {
+	if make -s man-lint > "$LOGS/man-lint.log" 2>&1; then
+		result ok "the man page is lint-clean (mandoc, groff) and renders with man -l"
+	else
+		sed 's/^/# /' "$LOGS/man-lint.log"
+		result fail "the man page is lint-clean (mandoc, groff) and renders with man -l"
+	fi
+}
+
+# The series carries the tests as its last patch: it must be what tests/ make of it, and the
+# whole series must apply with git am (scripts/gen-selftest-patch.sh).
+check_selftest_patch() {
+	local desc="the series' selftest patch is generated from tests/ and applies with git am"
+	if scripts/gen-selftest-patch.sh --check > "$LOGS/selftest-patch.log" 2>&1; then
+		result ok "$desc"
+	else
+		sed 's/^/# /' "$LOGS/selftest-patch.log"
+		result fail "$desc"
+	fi
+}
+
+for c in "${CHECKS[@]}"; do
+	"$c"
+done
 finish

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
-# env.sh - shared settings for the mq-peek scripts (sourced, not run).
+# shellcheck shell=bash disable=SC2034	# sourced: the scripts use the variables
+# env.sh - shared settings for the mq-peek scripts and the Makefile.
 #
-# One place for pinned versions, cache locations and the make variables that the kernel
-# build and the module build must share.
+# The one place for pinned versions, cache locations and the make variables that the
+# kernel build and the module build must share.  The scripts source it; the Makefile runs
+# `bash scripts/env.sh NAME...`, which prints each variable (an array as its words).
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KPKG=6.12.117-1~deb12u1
@@ -23,3 +25,11 @@ KMAKE=(LLVM=-14 RUSTC="$RUSTC" HOSTRUSTC="$RUSTC" CLIPPY_DRIVER=/usr/bin/clippy-
 	BINDGEN="$BINDGEN")
 # The mqpeek tool as `make tool` builds it (static; see tools/mqpeek/.cargo/config.toml).
 MQPEEK=$TOP/tools/mqpeek/target/x86_64-unknown-linux-gnu/release/mqpeek
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	for _v in "$@"; do
+		declare -n _r=$_v
+		echo "${_r[*]}"
+		unset -n _r
+	done
+fi

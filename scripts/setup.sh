@@ -4,7 +4,8 @@
 # setup.sh - install what mq-peek needs on a Debian 12 machine, idempotently.
 #
 # Debian packages (the 6.12 kernel source, a matching rustc/core-source pair, clang-14 for
-# KASAN+Rust builds, QEMU, busybox-static, gcc-multilib for -m32 tests) and bindgen-cli from
+# KASAN+Rust builds, QEMU, busybox-static, gcc-multilib for -m32 tests, mandoc and man to
+# check the man page) and bindgen-cli from
 # crates.io at a pinned version.  Prints what it installs; does nothing when all is present.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -16,6 +17,7 @@ PKGS=(
 	cpio kmod dwarves rsync python3 xz-utils
 	"rust-web-clippy=$RPKG" libclang-dev clang-14 lld-14 llvm-14
 	qemu-system-x86 busybox-static
+	mandoc man-db
 )
 
 missing=()
@@ -24,8 +26,10 @@ for p in "${PKGS[@]}"; do
 	want=${p#*=}
 	[ "$want" = "$p" ] && want=
 	have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)
+	# A package whose triggers have not run yet (man-db, after any install) is installed.
 	case "$have" in
-	"install ok installed $want"*) ;;
+	"install ok installed $want"* | "install ok triggers-pending $want"* | \
+		"install ok triggers-awaited $want"*) ;;
 	*) missing+=("$p") ;;
 	esac
 done

@@ -9,31 +9,31 @@
  * -m32: the structure has one layout for both.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
-#include "mq_peek.h"
+#include "../kselftest_harness.h"
+#include "mq_peek_util.h"
 
-#define PAGE_SZ		4096
 #define HDR		sizeof(struct mq_peek_record)
 
-_Static_assert(sizeof(struct mq_peek_batch) == 80, "one layout for all callers");
-_Static_assert(offsetof(struct mq_peek_batch, offset) == 16, "offset");
-_Static_assert(offsetof(struct mq_peek_batch, used) == 24, "used");
-_Static_assert(offsetof(struct mq_peek_batch, generation) == 40, "generation");
-_Static_assert(offsetof(struct mq_peek_batch, reserved) == 56, "reserved");
-_Static_assert(sizeof(struct mq_peek_record) == 24, "record header");
+static_assert(sizeof(struct mq_peek_batch) == 80, "one layout for all callers");
+static_assert(offsetof(struct mq_peek_batch, offset) == 16, "offset");
+static_assert(offsetof(struct mq_peek_batch, used) == 24, "used");
+static_assert(offsetof(struct mq_peek_batch, generation) == 40, "generation");
+static_assert(offsetof(struct mq_peek_batch, reserved) == 56, "reserved");
+static_assert(sizeof(struct mq_peek_record) == 24, "record header");
 
 static mqd_t open_queue(char *name, size_t namelen, long maxmsg, long msgsize)
 {
@@ -45,45 +45,13 @@ static mqd_t open_queue(char *name, size_t namelen, long maxmsg, long msgsize)
 	return mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
 }
 
-static void write_proc(const char *path, long value)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f) {
-		fprintf(f, "%ld\n", value);
-		fclose(f);
-	}
-}
-
-static void raise_limits(long msg_max, long msgsize_max)
-{
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-
-	setrlimit(RLIMIT_MSGQUEUE, &rl);
-	write_proc("/proc/sys/fs/mqueue/msg_max", msg_max);
-	write_proc("/proc/sys/fs/mqueue/msgsize_max", msgsize_max);
-}
-
-static unsigned char pattern(unsigned int id, size_t i)
-{
-	return (unsigned char)(id * 131 + i * 7 + (i >> 12));
-}
-
 static void fill(unsigned char *buf, unsigned int id, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		buf[i] = pattern(id, i);
+		buf[i] = pat(id, i);
 }
 
-static uint64_t rnd_state = 88172645463325252ull;
-
-static uint64_t rnd(void)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state;
-}
+static uint64_t rs = 88172645463325252ull;
 
 static long batch(int fd, struct mq_peek_batch *b, unsigned int offset, void *buf, size_t len)
 {
@@ -123,10 +91,10 @@ static void fill_random(struct __test_metadata *_metadata, mqd_t q, int n, size_
 			unsigned char *tmp)
 {
 	for (int i = 0; i < n; i++) {
-		size_t sz = rnd() % (maxsz + 1);
+		size_t sz = rnd(&rs) % (maxsz + 1);
 
 		fill(tmp, 1000 + i, sz);
-		ASSERT_EQ(0, mq_send(q, (char *)tmp, sz, rnd() % 8));
+		ASSERT_EQ(0, mq_send(q, (char *)tmp, sz, rnd(&rs) % 8));
 	}
 }
 
@@ -182,18 +150,18 @@ TEST(records_match_peek)
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, want);
-	raise_limits(1024, 1 << 20);
+	raise_mq_limits(1024, 1 << 20);
 	for (int round = 0; round < 6; round++) {
-		int n = 1 + rnd() % 300;
+		int n = 1 + rnd(&rs) % 300;
 		mqd_t q = open_queue(name, sizeof(name), n, maxsz);
 
 		ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 		fill_random(_metadata, q, n, round & 1 ? maxsz : 64, want);
-		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+		for (size_t l = 0; l < ARRAY_SIZE(lens); l++)
 			ASSERT_EQ(n, check_against_peek(_metadata, q, lens[l], buf, want, maxsz));
 		/* random buffer sizes */
 		for (int k = 0; k < 10; k++)
-			ASSERT_EQ(n, check_against_peek(_metadata, q, HDR + rnd() % 20000, buf,
+			ASSERT_EQ(n, check_against_peek(_metadata, q, HDR + rnd(&rs) % 20000, buf,
 							want, maxsz));
 		mq_close(q);
 		mq_unlink(name);
@@ -442,16 +410,9 @@ TEST(ebadf_and_no_provider_switch)
 	close(p[1]);
 	EXPECT_EQ(EBADF, batch_err(1000, &b));
 	/* switched off in debugfs: EINVAL, as on a kernel without the command */
-	FILE *f = fopen("/sys/kernel/debug/mq_peek/peek_batch", "w");
-
-	ASSERT_NE(NULL, f) TH_LOG("debugfs: %s", strerror(errno));
-	fputs("0\n", f);
-	fclose(f);
+	ASSERT_EQ(0, mq_peek_debugfs_set("peek_batch", 0)) TH_LOG("debugfs: %s", strerror(errno));
 	EXPECT_EQ(EINVAL, batch_err(q, &b));
-	f = fopen("/sys/kernel/debug/mq_peek/peek_batch", "w");
-	ASSERT_NE(NULL, f);
-	fputs("1\n", f);
-	fclose(f);
+	ASSERT_EQ(0, mq_peek_debugfs_set("peek_batch", 1));
 	EXPECT_EQ(0, batch_err(q, &b));
 	mq_close(q);
 	mq_unlink(name);
@@ -511,7 +472,7 @@ TEST(big_records)
 	const size_t big = 3 << 20, len = 8 << 20;
 	unsigned char *buf = malloc(len), *msg = malloc(big);
 	static const size_t sizes[] = { 10, 3 << 20, 70000, 65536 - 24, 65536 - 23, 5 };
-	const int n = sizeof(sizes) / sizeof(sizes[0]);
+	const int n = ARRAY_SIZE(sizes);
 	struct mq_peek_batch b;
 	char name[64];
 	size_t at = 0;
@@ -519,7 +480,7 @@ TEST(big_records)
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, msg);
-	raise_limits(64, 16 << 20);
+	raise_mq_limits(64, 16 << 20);
 	q = open_queue(name, sizeof(name), 16, big);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (int i = 0; i < n; i++) {
@@ -550,7 +511,7 @@ TEST(big_records)
 struct churn {
 	mqd_t q;
 	unsigned int prio;
-	volatile int stop;
+	atomic_int stop;
 };
 
 static void *churner(void *arg)
@@ -558,7 +519,7 @@ static void *churner(void *arg)
 	struct churn *c = arg;
 	char rx[64];
 
-	while (!c->stop) {
+	while (!atomic_load(&c->stop)) {
 		mq_send(c->q, "churn", 5, c->prio);	/* then take it back */
 		mq_receive(c->q, rx, sizeof(rx), NULL);
 	}
@@ -583,7 +544,7 @@ TEST(dump_under_churn)
 	char name[64];
 
 	ASSERT_NE(NULL, buf);
-	raise_limits(4096, 1 << 20);
+	raise_mq_limits(4096, 1 << 20);
 	c.q = open_queue(name, sizeof(name), n + 4, 64);
 	ASSERT_NE(-1, c.q);
 	for (uint32_t i = 0; i < (uint32_t)n; i++)
@@ -629,7 +590,7 @@ TEST(dump_under_churn)
 			ASSERT_EQ((uint32_t)n, expect);
 		consistent += same;
 	}
-	c.stop = 1;
+	atomic_store(&c.stop, 1);
 	pthread_join(t, NULL);
 	TH_LOG("%d of 5 dumps saw one version throughout", consistent);
 	mq_close(c.q);

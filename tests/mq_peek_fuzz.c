@@ -28,21 +28,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
-#include "mq_peek.h"
+#include "../kselftest_harness.h"
+#include "mq_peek_util.h"
 
-#define PG		4096
 #define MSGSIZE		9000
 #define NMSG		7
-#define GOOD_LEN	(4 * PG)
+#define GOOD_LEN	(4 * PAGE_SZ)
 #define FILLB		0xc3
 
-#ifdef __i386__
+#if UINTPTR_MAX == 0xffffffffu	/* the -m32 build */
 #define DEFAULT_ITERS	250000
 #define KERNEL_ADDR	((uintptr_t)0xfffff000u)	/* above the compat TASK_SIZE */
 #else
@@ -50,7 +48,11 @@
 #define KERNEL_ADDR	((uintptr_t)0xffffffff81000000ull)
 #endif
 
-static const size_t lens[NMSG] = { 0, 100, 4047, 4048, 4049, 8200, MSGSIZE };
+/* around the end of the first segment, into the third, the queue's mq_msgsize */
+static const size_t lens[NMSG] = {
+	0, 100, DATALEN_MSG - 1, DATALEN_MSG, DATALEN_MSG + 1, 8200, MSGSIZE,
+};
+
 static const unsigned int prios[NMSG] = { 2, 9, 2, 0, 9, 31, 2 };
 
 enum fdk { FD_RW, FD_RO, FD_WO, FD_PATH, FD_PIPE, FD_SOCK, FD_FILE, FD_CLOSED, FD_N };
@@ -70,35 +72,15 @@ struct env {
 	unsigned char *msg[NMSG];
 };
 
-static uint64_t rs;
-
-static uint64_t rnd(void)
-{
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return rs;
-}
-
-static unsigned char pat(int id, size_t i)
-{
-	return (unsigned char)(id * 37 + i * 11 + (i >> 9));
-}
+static uint64_t rs;	/* the generator's state, from the seed */
 
 static void setup_env(struct __test_metadata *_metadata, struct env *e)
 {
 	struct mq_attr qa = { .mq_maxmsg = NMSG + 1, .mq_msgsize = MSGSIZE };
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	int order[NMSG], p[2], sv[2];
 	char path[128];
 
-	setrlimit(RLIMIT_MSGQUEUE, &rl);
-	FILE *f = fopen("/proc/sys/fs/mqueue/msgsize_max", "w");
-
-	if (f) {
-		fprintf(f, "%d\n", 1 << 20);
-		fclose(f);
-	}
+	raise_mq_limits(0, 1 << 20);
 	snprintf(e->name, sizeof(e->name), "/mq_peek_fuzz_%d", getpid());
 	mq_unlink(e->name);
 	e->fd[FD_RW] = mq_open(e->name, O_RDWR | O_CREAT | O_EXCL, 0600, &qa);
@@ -117,24 +99,25 @@ static void setup_env(struct __test_metadata *_metadata, struct env *e)
 	for (int k = 0; k < FD_N; k++)
 		ASSERT_LE(0, e->fd[k]);
 
-	/* GOOD_LEN bytes, then a guard page: a longer write faults instead of hitting a neighbour */
-	e->good = mmap(NULL, GOOD_LEN + PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	/* GOOD_LEN bytes, then a guard page: a longer write faults, never hits a neighbour */
+	e->good = mmap(NULL, GOOD_LEN + PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->ro = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->none = mmap(NULL, PAGE_SZ, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->edge = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
-	e->ro = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	e->none = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	e->edge = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, e->good);
 	ASSERT_NE(MAP_FAILED, e->ro);
 	ASSERT_NE(MAP_FAILED, e->none);
 	ASSERT_NE(MAP_FAILED, e->edge);
-	ASSERT_EQ(0, mprotect(e->edge + PG, PG, PROT_NONE));
-	ASSERT_EQ(0, mprotect(e->good + GOOD_LEN, PG, PROT_NONE));
+	ASSERT_EQ(0, mprotect(e->edge + PAGE_SZ, PAGE_SZ, PROT_NONE));
+	ASSERT_EQ(0, mprotect(e->good + GOOD_LEN, PAGE_SZ, PROT_NONE));
 	memset(e->good, FILLB, GOOD_LEN);
 	/* a read-only attr: valid, so only the msg_prio write-back can fail */
 	struct mq_peek_attr roa = { .offset = 1, .buf_len = 64, .buf = (char *)e->good };
 
 	memcpy(e->ro, &roa, sizeof(roa));
-	ASSERT_EQ(0, mprotect(e->ro, PG, PROT_READ));
+	ASSERT_EQ(0, mprotect(e->ro, PAGE_SZ, PROT_READ));
 	e->attr = malloc(sizeof(*e->attr) + 64);
 
 	/* fill the queue and build the receive-order model */
@@ -167,27 +150,29 @@ static void setup_env(struct __test_metadata *_metadata, struct env *e)
 
 static int pick_offset(void)
 {
-	switch (rnd() % 8) {
+	switch (rnd(&rs) % 8) {
 	case 0: return -1;
 	case 1: return INT_MIN;
 	case 2: return INT_MAX;
-	case 3: return (int)(uint32_t)rnd();
-	case 4: return NMSG + (int)(rnd() % 3);
-	default: return (int)(rnd() % NMSG);
+	case 3: return (int)(uint32_t)rnd(&rs);
+	case 4: return NMSG + (int)(rnd(&rs) % 3);
+	default: return (int)(rnd(&rs) % NMSG);
 	}
 }
 
 static size_t pick_len(const struct env *e, int off)
 {
-	switch (rnd() % 9) {
+	switch (rnd(&rs) % 9) {
 	case 0: return 0;
 	case 1: return 1;
 	case 2: return SIZE_MAX;
 	case 3: return (size_t)1 << (sizeof(size_t) * 8 - 2);
 	case 4: return MSGSIZE;
-	case 5: return off >= 0 && off < NMSG ? e->len[off] : 7;
-	case 6: return off >= 0 && off < NMSG && e->len[off] ? e->len[off] - 1 : 3;
-	default: return 1 + rnd() % (MSGSIZE + 64);
+	case 5:
+		return off >= 0 && off < NMSG ? e->len[off] : 7;
+	case 6:
+		return off >= 0 && off < NMSG && e->len[off] ? e->len[off] - 1 : 3;
+	default: return 1 + rnd(&rs) % (MSGSIZE + 64);
 	}
 }
 
@@ -197,15 +182,25 @@ static char *pick_buf(struct env *e, int kind, size_t *writable)
 	size_t k;
 
 	switch (kind) {
-	case B_NULL: *writable = 0; return NULL;
-	case B_GOOD: *writable = GOOD_LEN; return (char *)e->good;
-	case B_RO: *writable = 0; return (char *)e->ro;
-	case B_NONE: *writable = 0; return (char *)e->none;
-	case B_KERNEL: *writable = 0; return (char *)KERNEL_ADDR;
+	case B_NULL:
+		*writable = 0;
+		return NULL;
+	case B_GOOD:
+		*writable = GOOD_LEN;
+		return (char *)e->good;
+	case B_RO:
+		*writable = 0;
+		return (char *)e->ro;
+	case B_NONE:
+		*writable = 0;
+		return (char *)e->none;
+	case B_KERNEL:
+		*writable = 0;
+		return (char *)KERNEL_ADDR;
 	default:
-		k = rnd() % (PG + 1);		/* k writable bytes, then a fault */
+		k = rnd(&rs) % (PAGE_SZ + 1);		/* k writable bytes, then a fault */
 		*writable = k;
-		return (char *)e->edge + PG - k;
+		return (char *)e->edge + PAGE_SZ - k;
 	}
 }
 
@@ -236,13 +231,14 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 	rs = seed * 0x9e3779b97f4a7c15ull + 1;
 	TH_LOG("seed %lu, %lu calls, %zu-byte attr", seed, iters, asz);
 	for (unsigned long n = 0; n < iters; n++) {
-		int fk = rnd() % 16 < 9 ? (rnd() % 2 ? FD_RW : FD_RO) : (int)(rnd() % FD_N);
-		int ak = rnd() % 16 < 10 ? A_GOOD : (int)(rnd() % A_N);
-		int bk = rnd() % 16 < 10 ? B_GOOD : (int)(rnd() % B_N);
+		int fk = rnd(&rs) % 16 < 9 ? (rnd(&rs) % 2 ? FD_RW : FD_RO) :
+					     (int)(rnd(&rs) % FD_N);
+		int ak = rnd(&rs) % 16 < 10 ? A_GOOD : (int)(rnd(&rs) % A_N);
+		int bk = rnd(&rs) % 16 < 10 ? B_GOOD : (int)(rnd(&rs) % B_N);
 		int off = pick_offset();
 		size_t len = pick_len(e, off), writable;
 		char *buf = pick_buf(e, bk, &writable);
-		struct mq_peek_attr want = { .offset = off, .msg_prio = (uint32_t)rnd(),
+		struct mq_peek_attr want = { .offset = off, .msg_prio = (uint32_t)rnd(&rs),
 					     .buf_len = len, .buf = buf };
 		void *uattr;
 		unsigned char before[sizeof(struct mq_peek_attr)];
@@ -252,10 +248,22 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 
 		/* place the attr */
 		switch (ak) {
-		case A_GOOD: memcpy(e->attr, &want, asz); uattr = e->attr; break;
-		case A_NULL: uattr = NULL; attr_ok = 0; break;
-		case A_NONE: uattr = e->none; attr_ok = 0; break;
-		case A_KERNEL: uattr = (void *)KERNEL_ADDR; attr_ok = 0; break;
+		case A_GOOD:
+			memcpy(e->attr, &want, asz);
+			uattr = e->attr;
+			break;
+		case A_NULL:
+			uattr = NULL;
+			attr_ok = 0;
+			break;
+		case A_NONE:
+			uattr = e->none;
+			attr_ok = 0;
+			break;
+		case A_KERNEL:
+			uattr = (void *)KERNEL_ADDR;
+			attr_ok = 0;
+			break;
 		case A_RO:
 			uattr = e->ro;
 			memcpy(&want, e->ro, asz);	/* its fixed content */
@@ -266,7 +274,7 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 			prio_writable = 0;
 			break;
 		default:	/* all but 1..asz-1 bytes readable */
-			uattr = e->edge + PG - (1 + rnd() % (asz - 1));
+			uattr = e->edge + PAGE_SZ - (1 + rnd(&rs) % (asz - 1));
 			attr_ok = 0;
 			break;
 		}
@@ -274,19 +282,19 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 			memcpy(before, e->attr, asz);
 
 		/* the model */
-		if (fk != FD_RW && fk != FD_RO)
+		if (fk != FD_RW && fk != FD_RO) {
 			expect = -EBADF;
-		else if (!attr_ok)
+		} else if (!attr_ok) {
 			expect = -EFAULT;
-		else if (off < 0)
+		} else if (off < 0) {
 			expect = -EINVAL;
-		else if ((buf == NULL) != (len == 0))
+		} else if (!buf != !len) {
 			expect = -EINVAL;
-		else if (off >= NMSG)
+		} else if (off >= NMSG) {
 			expect = -ENOMSG;
-		else if (buf == NULL)		/* length query */
+		} else if (!buf) {		/* length query */
 			expect = prio_writable ? (long)e->len[off] : -EFAULT;
-		else {
+		} else {
 			copy = len < e->len[off] ? len : e->len[off];
 			if (copy > writable || !prio_writable)
 				expect = -EFAULT;
@@ -304,7 +312,7 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 			memset(e->good, FILLB, MSGSIZE + 1);
 		if (ret != expect) {
 			if (mismatches++ < 10)
-				TH_LOG("call %lu: fd %d attr %d buf %d off %d len %zu: got %ld, model %ld",
+				TH_LOG("call %lu: fd %d attr %d buf %d off %d len %zu: %ld != %ld",
 				       n, fk, ak, bk, off, len, ret, expect);
 			continue;
 		}
@@ -332,9 +340,10 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 	}
 	TH_LOG("%lu calls: %lu ok, %lu EBADF, %lu EFAULT, %lu EINVAL, %lu ENOMSG, %lu other",
 	       iters, results[0], results[1], results[2], results[3], results[4], results[5]);
-	printf("# fuzz: seed %lu, %lu calls, %lu ok, %lu EBADF, %lu EFAULT, %lu EINVAL, %lu ENOMSG, %lu other, %lu mismatches\n",
-	       seed, iters, results[0], results[1], results[2], results[3], results[4], results[5],
-	       mismatches);
+	printf("# fuzz: seed %lu, %lu calls, %lu ok, %lu EBADF, %lu EFAULT, ",
+	       seed, iters, results[0], results[1], results[2]);
+	printf("%lu EINVAL, %lu ENOMSG, %lu other, %lu mismatches\n",
+	       results[3], results[4], results[5], mismatches);
 	EXPECT_EQ(0, mismatches);
 	EXPECT_EQ(0, results[5]);
 
@@ -415,21 +424,22 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 	free(all);
 	/* a read-only struct: valid, so only the write-back of the output fields fails */
 	rob = (struct mq_peek_batch *)(e->ro + 512);
-	ASSERT_EQ(0, mprotect(e->ro, PG, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, mprotect(e->ro, PAGE_SZ, PROT_READ | PROT_WRITE));
 	memset(rob, 0, bsz);
 	rob->buf = (uintptr_t)e->good;
 	rob->buf_len = 4096;
 	rob->offset = 2;
-	ASSERT_EQ(0, mprotect(e->ro, PG, PROT_READ));
+	ASSERT_EQ(0, mprotect(e->ro, PAGE_SZ, PROT_READ));
 	e->attr = realloc(e->attr, bsz + 64);
 	ba = (struct mq_peek_batch *)e->attr;
 
 	rs = seed * 0x9e3779b97f4a7c15ull + 7;
 	TH_LOG("seed %lu, %lu batch calls", seed, iters);
 	for (unsigned long n = 0; n < iters; n++) {
-		int fk = rnd() % 16 < 10 ? (rnd() % 2 ? FD_RW : FD_RO) : (int)(rnd() % FD_N);
-		int ak = rnd() % 16 < 11 ? A_GOOD : (int)(rnd() % A_N);
-		int bk = rnd() % 16 < 10 ? B_GOOD : (int)(rnd() % B_N);
+		int fk = rnd(&rs) % 16 < 10 ? (rnd(&rs) % 2 ? FD_RW : FD_RO) :
+					      (int)(rnd(&rs) % FD_N);
+		int ak = rnd(&rs) % 16 < 11 ? A_GOOD : (int)(rnd(&rs) % A_N);
+		int bk = rnd(&rs) % 16 < 10 ? B_GOOD : (int)(rnd(&rs) % B_N);
 		size_t writable;
 		char *buf = pick_buf(e, bk, &writable);
 		struct mq_peek_batch want = { 0 }, before;
@@ -439,26 +449,48 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 		void *ub;
 
 		want.buf = (uintptr_t)buf;
-		switch (rnd() % 8) {
-		case 0: want.buf_len = rnd() % hdr; break;
-		case 1: want.buf_len = hdr + rnd() % 16; break;
-		case 2: want.buf_len = UINT64_MAX; break;
-		case 3: want.buf_len = GOOD_LEN; break;
-		default: want.buf_len = hdr + rnd() % (2 * GOOD_LEN); break;
+		switch (rnd(&rs) % 8) {
+		case 0:
+			want.buf_len = rnd(&rs) % hdr;
+			break;
+		case 1:
+			want.buf_len = hdr + rnd(&rs) % 16;
+			break;
+		case 2:
+			want.buf_len = UINT64_MAX;
+			break;
+		case 3:
+			want.buf_len = GOOD_LEN;
+			break;
+		default:
+			want.buf_len = hdr + rnd(&rs) % (2 * GOOD_LEN);
+			break;
 		}
-		want.offset = rnd() % 8 ? rnd() % (NMSG + 2) : (uint32_t)rnd();
-		if (rnd() % 16 == 0)
-			want.flags = 1u << (rnd() % 32);
-		if (rnd() % 16 == 0)
-			want.reserved[rnd() % 3] = 1ull << (rnd() % 64);
-		want.used = rnd();	/* output fields: any input is ignored */
-		want.mod_seq = rnd();
+		want.offset = rnd(&rs) % 8 ? rnd(&rs) % (NMSG + 2) : (uint32_t)rnd(&rs);
+		if (rnd(&rs) % 16 == 0)
+			want.flags = 1u << (rnd(&rs) % 32);
+		if (rnd(&rs) % 16 == 0)
+			want.reserved[rnd(&rs) % 3] = 1ull << (rnd(&rs) % 64);
+		want.used = rnd(&rs);	/* output fields: any input is ignored */
+		want.mod_seq = rnd(&rs);
 
 		switch (ak) {
-		case A_GOOD: memcpy(ba, &want, bsz); ub = ba; break;
-		case A_NULL: ub = NULL; attr_ok = 0; break;
-		case A_NONE: ub = e->none; attr_ok = 0; break;
-		case A_KERNEL: ub = (void *)KERNEL_ADDR; attr_ok = 0; break;
+		case A_GOOD:
+			memcpy(ba, &want, bsz);
+			ub = ba;
+			break;
+		case A_NULL:
+			ub = NULL;
+			attr_ok = 0;
+			break;
+		case A_NONE:
+			ub = e->none;
+			attr_ok = 0;
+			break;
+		case A_KERNEL:
+			ub = (void *)KERNEL_ADDR;
+			attr_ok = 0;
+			break;
 		case A_RO:
 			ub = rob;
 			want = *rob;
@@ -467,7 +499,7 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 			out_writable = 0;
 			break;
 		default:
-			ub = e->edge + PG - (1 + rnd() % (bsz - 1));
+			ub = e->edge + PAGE_SZ - (1 + rnd(&rs) % (bsz - 1));
 			attr_ok = 0;
 			break;
 		}
@@ -503,9 +535,9 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 			ret == -ENOMSG ? 4 : 5]++;
 		if (ret != expect) {
 			if (mismatches++ < 10)
-				TH_LOG("batch %lu: fd %d struct %d buf %d off %u len %llu: got %ld, model %ld",
-				       n, fk, ak, bk, want.offset, (unsigned long long)want.buf_len,
-				       ret, expect);
+				TH_LOG("%lu: fd %d at %d buf %d off %u len %llu: %ld, model %ld",
+				       n, fk, ak, bk, want.offset,
+				       (unsigned long long)want.buf_len, ret, expect);
 			memset(e->good, FILLB, GOOD_LEN);
 			continue;
 		}
@@ -518,8 +550,8 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 				if (got.used != used || got.curmsgs != NMSG ||
 				    got.generation != v0.generation || got.mod_seq != v0.mod_seq) {
 					mismatches++;
-					TH_LOG("batch %lu: output fields wrong (used %llu, model %zu)", n,
-					       (unsigned long long)got.used, used);
+					TH_LOG("batch %lu: output fields wrong (used %llu, %zu)",
+					       n, (unsigned long long)got.used, used);
 				}
 				got.used = before.used;
 				got.curmsgs = before.curmsgs;
@@ -554,9 +586,10 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 		}
 		memset(e->good, FILLB, GOOD_LEN);
 	}
-	printf("# fuzz: batch: seed %lu, %lu calls, %lu ok, %lu EBADF, %lu EFAULT, %lu EINVAL, %lu other, %lu mismatches\n",
-	       seed, iters, results[0], results[1], results[2], results[3],
-	       results[4] + results[5], mismatches);
+	printf("# fuzz: batch: seed %lu, %lu calls, %lu ok, %lu EBADF, %lu EFAULT, ",
+	       seed, iters, results[0], results[1], results[2]);
+	printf("%lu EINVAL, %lu other, %lu mismatches\n",
+	       results[3], results[4] + results[5], mismatches);
 	EXPECT_EQ(0, mismatches);
 	EXPECT_EQ(0, results[4] + results[5]);
 	ASSERT_EQ(0, mq_getattr(e->fd[FD_RW], &qa));

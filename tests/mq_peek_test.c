@@ -8,34 +8,28 @@
  * Built twice: 64-bit and -m32 (the compat layout of struct mq_peek_attr).
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
-#include "mq_peek.h"
+#include "../kselftest_harness.h"
+#include "mq_peek_util.h"
 
-/* Layout of struct msg_msg on x86 (48 bytes on 64-bit kernels). */
-#define PAGE_SZ		4096
-#define DATALEN_MSG	(PAGE_SZ - 48)
-#define DATALEN_SEG	(PAGE_SZ - 8)
-
-#if defined(__i386__)
-_Static_assert(sizeof(struct mq_peek_attr) == 16, "ILP32 layout");
-#else
-_Static_assert(sizeof(struct mq_peek_attr) == 24, "LP64 layout");
-#endif
+/* 16 bytes for 32-bit callers (the compat layout), 24 for 64-bit ones */
+static_assert(sizeof(struct mq_peek_attr) == (sizeof(void *) == 4 ? 16 : 24),
+	      "the layout of struct mq_peek_attr");
 
 static long peek(int fd, int offset, void *buf, size_t len, unsigned int *prio)
 {
@@ -64,37 +58,10 @@ static mqd_t open_queue(char *name, size_t namelen, long maxmsg, long msgsize)
 	return mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
 }
 
-static int write_proc(const char *path, long value)
-{
-	FILE *f = fopen(path, "w");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%ld\n", value) < 0;
-	return fclose(f) || ret ? -1 : 0;
-}
-
-/* Raise the mqueue limits so that big queues can be created (we are root). */
-static void raise_limits(long msg_max, long msgsize_max)
-{
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-
-	setrlimit(RLIMIT_MSGQUEUE, &rl);
-	write_proc("/proc/sys/fs/mqueue/msg_max", msg_max);
-	write_proc("/proc/sys/fs/mqueue/msgsize_max", msgsize_max);
-}
-
-/* Deterministic payload byte @i of message @id. */
-static unsigned char pattern(unsigned int id, size_t i)
-{
-	return (unsigned char)(id * 131 + i * 7 + (i >> 12));
-}
-
 static void fill(unsigned char *buf, unsigned int id, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		buf[i] = pattern(id, i);
+		buf[i] = pat(id, i);
 }
 
 FIXTURE(queue) {
@@ -342,7 +309,7 @@ TEST(segment_boundaries)
 		DATALEN_MSG + DATALEN_SEG + 1, DATALEN_MSG + 2 * DATALEN_SEG + 17,
 		1 << 20,
 	};
-	const size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	const size_t n = ARRAY_SIZE(sizes);
 	const size_t max = 1 << 20;
 	unsigned char *msg = malloc(max), *buf = malloc(max + 16);
 	char name[64];
@@ -350,7 +317,7 @@ TEST(segment_boundaries)
 
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
-	raise_limits(64, 16 << 20);
+	raise_mq_limits(64, 16 << 20);
 	q = open_queue(name, sizeof(name), n, max);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (size_t i = 0; i < n; i++) {
@@ -390,8 +357,11 @@ TEST(segment_boundaries)
  */
 TEST(no_kernel_bytes_leak)
 {
-	static const size_t sizes[] = { 0, 1, 15, 4047, 4048, 4049, 8137, 8138, 20000 };
-	const size_t n = sizeof(sizes) / sizeof(sizes[0]), bufsz = 32768;
+	static const size_t sizes[] = {
+		0, 1, 15, DATALEN_MSG - 1, DATALEN_MSG, DATALEN_MSG + 1,
+		DATALEN_MSG + DATALEN_SEG + 1, DATALEN_MSG + DATALEN_SEG + 2, 20000,
+	};
+	const size_t n = ARRAY_SIZE(sizes), bufsz = 32768;
 	unsigned char *msg = malloc(bufsz), *buf = malloc(bufsz + 64);
 	struct { unsigned char pre[32]; struct mq_peek_attr a; unsigned char post[32]; } blk, ref;
 	char name[64];
@@ -399,7 +369,7 @@ TEST(no_kernel_bytes_leak)
 
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
-	raise_limits(64, 1 << 20);
+	raise_mq_limits(64, 1 << 20);
 	q = open_queue(name, sizeof(name), n, bufsz);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (size_t i = 0; i < n; i++) {
@@ -408,7 +378,7 @@ TEST(no_kernel_bytes_leak)
 	}
 	/* receive order is reverse send order: priorities 0..n-1 */
 	for (size_t k = 0; k < n; k++) {
-		size_t i = n - 1 - k;
+		size_t i = n - 1 - k, j;
 
 		memset(buf, 0x77, bufsz + 64);
 		memset(&blk, 0x3c, sizeof(blk));
@@ -419,9 +389,11 @@ TEST(no_kernel_bytes_leak)
 		ASSERT_EQ((long)sizes[i], fcntl(q, F_MQ_PEEK, &blk.a));
 		fill(msg, 100 + i, sizes[i]);
 		ASSERT_EQ(0, memcmp(buf, msg, sizes[i]));
-		for (size_t j = sizes[i]; j < bufsz + 64; j++) {
-			ASSERT_EQ(0x77, buf[j]) TH_LOG("size %zu: a byte past it written", sizes[i]);
-		}
+		/* no byte past the message written: j stops at the first that was */
+		j = sizes[i];
+		while (j < bufsz + 64 && buf[j] == 0x77)
+			j++;
+		ASSERT_EQ(bufsz + 64, j) TH_LOG("size %zu: byte %zu past it written", sizes[i], j);
 		EXPECT_EQ(i, blk.a.msg_prio);
 		blk.a.msg_prio = ref.a.msg_prio;
 		EXPECT_EQ(0, memcmp(&blk, &ref, sizeof(blk)));
@@ -443,7 +415,7 @@ TEST(sixteen_mib)
 
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
-	raise_limits(64, sz);
+	raise_mq_limits(64, sz);
 	q = open_queue(name, sizeof(name), 1, sz);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	fill(msg, 16, sz);
@@ -470,7 +442,7 @@ TEST(full_queue_65536)
 	int counts[7] = { 0 };
 	mqd_t q;
 
-	raise_limits(n, 8192);
+	raise_mq_limits(n, 8192);
 	q = open_queue(name, sizeof(name), n, sizeof(uint32_t));
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (uint32_t i = 0; i < (uint32_t)n; i++) {
@@ -564,7 +536,7 @@ TEST(queue_unchanged)
 
 struct sender {
 	mqd_t q;
-	volatile int done;
+	atomic_int done;
 };
 
 static void *blocked_sender(void *arg)
@@ -572,7 +544,7 @@ static void *blocked_sender(void *arg)
 	struct sender *s = arg;
 
 	mq_send(s->q, "late", 4, 0);
-	s->done = 1;
+	atomic_store(&s->done, 1);
 	return NULL;
 }
 
@@ -592,10 +564,10 @@ TEST(blocked_sender_stays_blocked)
 	for (int i = 0; i < 100; i++)
 		peek(s.q, i % 2, buf, sizeof(buf), NULL);
 	usleep(100000);
-	EXPECT_EQ(0, s.done);
+	EXPECT_EQ(0, atomic_load(&s.done));
 	ASSERT_EQ(1, mq_receive(s.q, buf, sizeof(buf), NULL));
 	pthread_join(t, NULL);
-	EXPECT_EQ(1, s.done);
+	EXPECT_EQ(1, atomic_load(&s.done));
 	EXPECT_EQ(4, peek(s.q, 1, buf, sizeof(buf), NULL));
 	mq_close(s.q);
 	mq_unlink(name);
@@ -617,16 +589,12 @@ TEST(cursor_shadow_model)
 	unsigned int prio;
 	mqd_t q;
 
-	raise_limits(CAP, 8192);
+	raise_mq_limits(CAP, 8192);
 	q = open_queue(name, sizeof(name), CAP, sizeof(got));
 	ASSERT_NE(-1, q);
 	for (int step = 0; step < 20000; step++) {
-		uint32_t r;
+		uint32_t r = (uint32_t)(rnd(&rs) >> 16);
 
-		rs ^= rs << 13;
-		rs ^= rs >> 7;
-		rs ^= rs << 17;
-		r = (uint32_t)(rs >> 16);
 		if (r % 8 == 0 && n < CAP) {		/* send: after its priority's last */
 			int at = n;
 
@@ -668,7 +636,7 @@ TEST(cursor_shadow_model)
 struct churn {
 	mqd_t q;
 	unsigned int prio;
-	volatile int stop, bad;
+	atomic_int stop, bad;
 };
 
 /* Sends a small message at c->prio and takes the head back, again and again. */
@@ -677,38 +645,13 @@ static void *churner(void *arg)
 	struct churn *c = arg;
 	char *rx = malloc(2 << 20);
 
-	while (rx && !c->stop) {
+	while (rx && !atomic_load(&c->stop)) {
 		mq_send(c->q, "churn", 8, c->prio);
 		if (mq_receive(c->q, rx, 2 << 20, NULL) != 8)
-			c->bad = 1;	/* took the big message: the test is void */
+			atomic_store(&c->bad, 1);	/* took the big message: the test is void */
 	}
 	free(rx);
 	return NULL;
-}
-
-/* Reads or writes a file of /sys/kernel/debug/mq_peek. */
-static long long debugfs_get(const char *file)
-{
-	char path[128];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/mq_peek/%s", file);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-static int debugfs_set(const char *file, long long v)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/mq_peek/%s", file);
-	return write_proc(path, v);
 }
 
 /* Sends small messages at c->prio until stopped or the queue is full. */
@@ -716,7 +659,7 @@ static void *filler(void *arg)
 {
 	struct churn *c = arg;
 
-	while (!c->stop && mq_send(c->q, "churn", 8, c->prio) == 0)
+	while (!atomic_load(&c->stop) && mq_send(c->q, "churn", 8, c->prio) == 0)
 		;
 	return NULL;
 }
@@ -741,30 +684,30 @@ TEST(big_message_under_churn_below)
 
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
-	raise_limits(65536, 16 << 20);
+	raise_mq_limits(65536, 16 << 20);
 	c.q = open_queue(name, sizeof(name), 65536, sz);
 	ASSERT_NE(-1, c.q) TH_LOG("mq_open: %s", strerror(errno));
 	fill(msg, 78, sz);
 	ASSERT_EQ(0, mq_send(c.q, (char *)msg, sz, 5));
-	ASSERT_EQ(0, debugfs_set("stats", 1));
-	ASSERT_EQ(0, debugfs_set("fallbacks", 0));
+	ASSERT_EQ(0, mq_peek_debugfs_set("stats", 1));
+	ASSERT_EQ(0, mq_peek_debugfs_set("fallbacks", 0));
 	ASSERT_EQ(0, pthread_create(&t, NULL, filler, &c));
 	for (int i = 0; i < 20; i++) {
 		unsigned int prio = 0;
 
 		memset(buf, 0, 64);
-		ASSERT_EQ((long)sz, peek(c.q, 0, buf, sz, &prio)) TH_LOG("try %d: %s", i,
-									  strerror(errno));
+		ASSERT_EQ((long)sz, peek(c.q, 0, buf, sz, &prio))
+			TH_LOG("try %d: %s", i, strerror(errno));
 		ASSERT_EQ(5, prio);
 		ASSERT_EQ(0, memcmp(buf, msg, sz));
 	}
-	c.stop = 1;
+	atomic_store(&c.stop, 1);
 	pthread_join(t, NULL);
 	ASSERT_EQ(0, mq_getattr(c.q, &attr));
 	TH_LOG("%lld of 20 peeks finished in one hold after the queue changed (%ld sends)",
-	       debugfs_get("fallbacks"), attr.mq_curmsgs - 1);
-	EXPECT_LT(0, debugfs_get("fallbacks"));
-	EXPECT_EQ(0, debugfs_set("stats", 0));
+	       mq_peek_debugfs_get("fallbacks"), attr.mq_curmsgs - 1);
+	EXPECT_LT(0, mq_peek_debugfs_get("fallbacks"));
+	EXPECT_EQ(0, mq_peek_debugfs_set("stats", 0));
 	mq_close(c.q);
 	mq_unlink(name);
 	free(msg);
@@ -817,22 +760,22 @@ TEST(big_message_under_churn_above)
 
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
-	raise_limits(64, 16 << 20);
+	raise_mq_limits(64, 16 << 20);
 	c.q = open_queue(name, sizeof(name), 4, sz);
 	ASSERT_NE(-1, c.q);
 	fill(msg, 77, sz);
 	ASSERT_EQ(0, mq_send(c.q, (char *)msg, sz, 5));
 	ASSERT_EQ(0, pthread_create(&t, NULL, churner, &c));
 	churn_above(_metadata, &c, msg, buf, sz, &ours);
-	ASSERT_EQ(0, debugfs_set("use_cursor", 0));
+	ASSERT_EQ(0, mq_peek_debugfs_set("use_cursor", 0));
 	churn_above(_metadata, &c, msg, buf, sz, &rfc);
-	ASSERT_EQ(0, debugfs_set("use_cursor", 1));
+	ASSERT_EQ(0, mq_peek_debugfs_set("use_cursor", 1));
 	churn_above(_metadata, &c, msg, buf, sz, &ours);
-	c.stop = 1;
+	atomic_store(&c.stop, 1);
 	pthread_join(t, NULL);
 	TH_LOG("big message whole in %d of 160 tries; the RFC's single hold: %d of 80",
 	       ours, rfc);
-	EXPECT_EQ(0, c.bad);
+	EXPECT_EQ(0, atomic_load(&c.bad));
 	/* the old module, restarting its copy whenever the queue changed: 0 of 240 */
 	EXPECT_LT(0, ours);
 	mq_close(c.q);
@@ -855,7 +798,7 @@ TEST(long_walk_under_churn)
 	pthread_t t;
 	char name[64];
 
-	raise_limits(n + 8, 2 << 20);
+	raise_mq_limits(n + 8, 2 << 20);
 	c.q = open_queue(name, sizeof(name), n + 2, 2 << 20);
 	ASSERT_NE(-1, c.q) TH_LOG("mq_open: %s", strerror(errno));
 	for (uint32_t i = 0; i < (uint32_t)n; i++)
@@ -868,11 +811,12 @@ TEST(long_walk_under_churn)
 
 		ASSERT_EQ((long)sizeof(got), len) TH_LOG("offset %d: %s", k, strerror(errno));
 		ASSERT_EQ(0, prio);
-		ASSERT_TRUE(got == (uint32_t)k || got == (uint32_t)k - 1) TH_LOG("offset %d: %u", k, got);
+		ASSERT_TRUE(got == (uint32_t)k || got == (uint32_t)k - 1)
+			TH_LOG("offset %d: %u", k, got);
 	}
-	c.stop = 1;
+	atomic_store(&c.stop, 1);
 	pthread_join(t, NULL);
-	EXPECT_EQ(0, c.bad);
+	EXPECT_EQ(0, atomic_load(&c.bad));
 	mq_close(c.q);
 	mq_unlink(name);
 }
