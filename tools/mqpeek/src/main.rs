@@ -295,12 +295,16 @@ fn dump(mount: &Path, name: &str, output: &Path) -> Res<()> {
         }
         let md = owner_of(mount, name)?;
         let img = Image {
+            version: image::VERSION,
             name: name.to_string(),
             maxmsg: attr.maxmsg,
             msgsize: attr.msgsize,
             mode: md.permissions().mode() & 0o7777,
             uid: md.uid(),
             gid: md.gid(),
+            notify: None,
+            qsize: None,
+            time: None,
             messages: first,
         };
         let tmp = output.with_extension("mqpeek-tmp");
@@ -317,7 +321,7 @@ fn dump(mount: &Path, name: &str, output: &Path) -> Res<()> {
         eprintln!(
             "mqpeek: {name}: {} messages, {} bytes written to {}",
             img.messages.len(),
-            img.messages.iter().map(|m| m.data.len()).sum::<usize>(),
+            img.bytes(),
             output.display()
         );
         return Ok(());
