@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-//! POSIX message queue calls and fcntl(F_MQ_PEEK), over libc.
+//! POSIX message queue calls (nix), and fcntl(F_MQ_PEEK) / fcntl(F_MQ_PEEK_BATCH) of
+//! include/mq_peek.h (raw fcntl: nix cannot pass a command it does not know).
 
-use std::ffi::CString;
-use std::io;
+use nix::errno::Errno;
+use nix::mqueue::{self, MQ_OFlag, MqAttr, MqdT};
+use nix::sys::stat::{self, FileStat, Mode};
+use nix::unistd::{Gid, Uid};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
-/// `F_LINUX_SPECIFIC_BASE + 17`, see include/mq_peek.h.
+/// `F_LINUX_SPECIFIC_BASE + 17` and `+ 18`, see include/mq_peek.h.
 pub const F_MQ_PEEK: libc::c_int = 1024 + 17;
+pub const F_MQ_PEEK_BATCH: libc::c_int = 1024 + 18;
 
-/// `struct mq_peek_attr` of include/mq_peek.h (64-bit layout; the tool is 64-bit).
+/// `struct mq_peek_attr` (64-bit layout; the tool is 64-bit).
 #[repr(C)]
 struct PeekAttr {
     offset: i32,
@@ -17,6 +22,35 @@ struct PeekAttr {
 }
 const _: () = assert!(std::mem::size_of::<PeekAttr>() == 24);
 
+/// `struct mq_peek_batch` (one layout for every caller).
+#[repr(C)]
+#[derive(Default)]
+struct PeekBatch {
+    buf: u64,
+    buf_len: u64,
+    offset: u32,
+    flags: u32,
+    used: u64,
+    curmsgs: u64,
+    generation: u64,
+    mod_seq: u64,
+    reserved: [u64; 3],
+}
+const _: () = assert!(std::mem::size_of::<PeekBatch>() == 80);
+
+/// `sizeof(struct mq_peek_record)`, and the alignment of the records in a batch.
+pub const RECORD_HEADER: usize = 24;
+pub const RECORD_ALIGN: usize = 8;
+
+/// `MQ_PEEK_RECORD_SIZE(data_len)`.
+pub fn record_size(data_len: u64) -> u64 {
+    let a = RECORD_ALIGN as u64;
+    data_len
+        .div_ceil(a)
+        .saturating_mul(a)
+        .saturating_add(RECORD_HEADER as u64)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attr {
     pub flags: i64,
@@ -25,145 +59,312 @@ pub struct Attr {
     pub curmsgs: i64,
 }
 
-/// An open queue descriptor, closed on drop.
-pub struct Queue {
-    fd: libc::mqd_t,
+/// What one F_MQ_PEEK_BATCH call reported besides the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchInfo {
+    pub records: usize,
+    pub used: usize,
+    pub curmsgs: u64,
+    /// (generation, mod_seq): equal in two calls means the queue did not change.
+    pub version: (u64, u64),
 }
 
-fn cname(name: &str) -> io::Result<CString> {
-    CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+/// One record of a batch: the message's full length, its priority and the copied bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub msg_len: u64,
+    pub prio: u32,
+    pub data: &'a [u8],
+}
+
+/// Splits the first `used` bytes of a batch buffer into `count` records, checking every
+/// length against the buffer (a kernel bug must not become an out-of-bounds read).
+pub fn parse_records(buf: &[u8], used: usize, count: usize) -> Result<Vec<Record<'_>>, String> {
+    let buf = buf
+        .get(..used)
+        .ok_or_else(|| format!("batch used {used} bytes of a {}-byte buffer", buf.len()))?;
+    let mut out = Vec::with_capacity(count);
+    let mut at = 0usize;
+    for i in 0..count {
+        let h = buf
+            .get(at..at + RECORD_HEADER)
+            .ok_or_else(|| format!("record {i} starts past the {used} bytes used"))?;
+        let msg_len = u64::from_ne_bytes(h[0..8].try_into().unwrap());
+        let data_len = u64::from_ne_bytes(h[8..16].try_into().unwrap());
+        let prio = u32::from_ne_bytes(h[16..20].try_into().unwrap());
+        if data_len > msg_len {
+            return Err(format!(
+                "record {i}: {data_len} bytes copied of a {msg_len}-byte message"
+            ));
+        }
+        let size = usize::try_from(record_size(data_len)).map_err(|_| "record too large")?;
+        let end = at
+            .checked_add(size)
+            .filter(|&e| e <= buf.len())
+            .ok_or_else(|| format!("record {i} ends past the {used} bytes used"))?;
+        let data = &buf[at + RECORD_HEADER..at + RECORD_HEADER + data_len as usize];
+        out.push(Record {
+            msg_len,
+            prio,
+            data,
+        });
+        at = end;
+    }
+    if at != buf.len() {
+        return Err(format!(
+            "{count} records take {at} bytes, the kernel said {used}"
+        ));
+    }
+    Ok(out)
+}
+
+/// An open queue descriptor, closed on drop.
+pub struct Queue {
+    mqd: Option<MqdT>,
+}
+
+/// The status line of a queue's file ("QSIZE:... NOTIFY:... SIGNO:... NOTIFY_PID:...").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Status {
+    pub qsize: u64,
+    pub notify: i32,
+    pub signo: i32,
+    pub notify_pid: i32,
+}
+
+/// Parses the status line; None if it is not one.
+pub fn parse_status(s: &str) -> Option<Status> {
+    let field = |key: &str| {
+        s.split_whitespace()
+            .find_map(|w| w.strip_prefix(key).and_then(|v| v.parse::<i64>().ok()))
+    };
+    Some(Status {
+        qsize: u64::try_from(field("QSIZE:")?).ok()?,
+        notify: field("NOTIFY:")? as i32,
+        signo: field("SIGNO:")? as i32,
+        notify_pid: field("NOTIFY_PID:")? as i32,
+    })
 }
 
 impl Queue {
-    pub fn open(name: &str, flags: libc::c_int) -> io::Result<Queue> {
-        let n = cname(name)?;
-        // SAFETY: `n` is a valid C string; without O_CREAT no further arguments are read.
-        let fd = unsafe { libc::mq_open(n.as_ptr(), flags) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Queue { fd })
-    }
-
-    /// Creates a new queue; fails with EEXIST if it exists.
-    pub fn create(name: &str, mode: u32, maxmsg: i64, msgsize: i64) -> io::Result<Queue> {
-        let n = cname(name)?;
-        // SAFETY: an all-zero mq_attr is a valid value.
-        let mut a: libc::mq_attr = unsafe { std::mem::zeroed() };
-        a.mq_maxmsg = maxmsg;
-        a.mq_msgsize = msgsize;
-        // SAFETY: valid C string; with O_CREAT, mode and a valid mq_attr pointer follow.
-        let fd = unsafe {
-            libc::mq_open(
-                n.as_ptr(),
-                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
-                mode as libc::mode_t,
-                &a as *const libc::mq_attr,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Queue { fd })
-    }
-
-    pub fn attr(&self) -> io::Result<Attr> {
-        // SAFETY: an all-zero mq_attr is a valid value.
-        let mut a: libc::mq_attr = unsafe { std::mem::zeroed() };
-        // SAFETY: `self.fd` is an open queue descriptor and `a` is writable.
-        if unsafe { libc::mq_getattr(self.fd, &mut a) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Attr {
-            flags: a.mq_flags,
-            maxmsg: a.mq_maxmsg,
-            msgsize: a.mq_msgsize,
-            curmsgs: a.mq_curmsgs,
+    /// Opens an existing queue for reading, without blocking.
+    pub fn open(name: &str) -> nix::Result<Queue> {
+        let f = MQ_OFlag::O_RDONLY | MQ_OFlag::O_NONBLOCK | MQ_OFlag::O_CLOEXEC;
+        Ok(Queue {
+            mqd: Some(mqueue::mq_open(name, f, Mode::empty(), None)?),
         })
     }
 
-    fn peek_raw(&self, offset: i32, buf: &mut [u8]) -> io::Result<(usize, u32)> {
+    /// Creates a new queue (EEXIST if the name is taken), read-write and non-blocking so
+    /// a full queue fails a send instead of hanging it.
+    pub fn create(name: &str, mode: u32, maxmsg: i64, msgsize: i64) -> nix::Result<Queue> {
+        let f = MQ_OFlag::O_RDWR
+            | MQ_OFlag::O_CREAT
+            | MQ_OFlag::O_EXCL
+            | MQ_OFlag::O_NONBLOCK
+            | MQ_OFlag::O_CLOEXEC;
+        let a = MqAttr::new(0, maxmsg, msgsize, 0);
+        Ok(Queue {
+            mqd: Some(mqueue::mq_open(
+                name,
+                f,
+                Mode::from_bits_truncate(mode),
+                Some(&a),
+            )?),
+        })
+    }
+
+    fn mqd(&self) -> &MqdT {
+        self.mqd.as_ref().expect("open queue")
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.mqd().as_fd()
+    }
+
+    pub fn attr(&self) -> nix::Result<Attr> {
+        let a = mqueue::mq_getattr(self.mqd())?;
+        Ok(Attr {
+            flags: a.flags(),
+            maxmsg: a.maxmsg(),
+            msgsize: a.msgsize(),
+            curmsgs: a.curmsgs(),
+        })
+    }
+
+    /// The queue's inode: mode, owner, times, and (dev, ino) to tell queues apart.
+    pub fn stat(&self) -> nix::Result<FileStat> {
+        stat::fstat(self.fd())
+    }
+
+    /// The status line, read from the descriptor itself (not from a path, which may be
+    /// in another namespace's mqueue filesystem).
+    pub fn status(&self) -> nix::Result<Status> {
+        let mut b = [0u8; 128];
+        let n = nix::sys::uio::pread(self.fd(), &mut b, 0)?;
+        parse_status(&String::from_utf8_lossy(&b[..n])).ok_or(Errno::EIO)
+    }
+
+    pub fn send(&self, data: &[u8], prio: u32) -> nix::Result<()> {
+        mqueue::mq_send(self.mqd(), data, prio)
+    }
+
+    pub fn fchown(&self, uid: u32, gid: u32) -> nix::Result<()> {
+        nix::unistd::fchown(
+            self.fd(),
+            Some(Uid::from_raw(uid)),
+            Some(Gid::from_raw(gid)),
+        )
+    }
+
+    pub fn fchmod(&self, mode: u32) -> nix::Result<()> {
+        stat::fchmod(self.fd(), Mode::from_bits_truncate(mode))
+    }
+
+    /// fcntl(F_MQ_PEEK): `buf` None is the length query (buf NULL, buf_len 0).
+    /// Returns (bytes copied or full length, priority).
+    pub fn peek_raw(&self, offset: i32, buf: Option<&mut [u8]>) -> nix::Result<(usize, u32)> {
+        let (ptr, len) = match buf {
+            Some(b) => (b.as_mut_ptr(), b.len()),
+            None => (std::ptr::null_mut(), 0),
+        };
         let mut pa = PeekAttr {
             offset,
             msg_prio: 0,
-            buf_len: buf.len(),
-            buf: if buf.is_empty() {
-                std::ptr::null_mut()
-            } else {
-                buf.as_mut_ptr()
-            },
+            buf_len: len,
+            buf: ptr,
         };
-        // SAFETY: `pa` is a valid struct mq_peek_attr whose buffer is `buf` (or the
-        // length query: NULL and 0); the kernel writes at most `buf.len()` bytes to it.
-        let r = unsafe { libc::fcntl(self.fd, F_MQ_PEEK, &mut pa as *mut PeekAttr) };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok((r as usize, pa.msg_prio))
+        // SAFETY: `pa` is a valid struct mq_peek_attr for the duration of the call; its
+        // buffer is `buf` (writable for `len` bytes) or the length query (NULL, 0).  The
+        // kernel writes at most `len` bytes there and only `msg_prio` in `pa`.
+        let r = unsafe { libc::fcntl(self.fd().as_raw_fd(), F_MQ_PEEK, &mut pa as *mut PeekAttr) };
+        Errno::result(r).map(|r| (r as usize, pa.msg_prio))
     }
 
-    /// The full length and priority of the message at `offset`, or None past the end.
-    pub fn peek_len(&self, offset: i32) -> io::Result<Option<(usize, u32)>> {
-        match self.peek_raw(offset, &mut []) {
-            Ok(r) => Ok(Some(r)),
-            Err(e) if e.raw_os_error() == Some(libc::ENOMSG) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The message at `offset` (priority, payload), or None past the end.  Retries while
-    /// the kernel says EAGAIN (a large message and a busy queue).
-    pub fn peek(&self, offset: i32) -> io::Result<Option<(u32, Vec<u8>)>> {
-        for _ in 0..100 {
-            let Some((len, _)) = self.peek_len(offset)? else {
-                return Ok(None);
-            };
-            // One spare byte tells a message that grew meanwhile from one that did not.
-            let mut buf = vec![0u8; len + 1];
-            match self.peek_raw(offset, &mut buf) {
-                Ok((n, prio)) if n <= len => {
-                    buf.truncate(n);
-                    return Ok(Some((prio, buf)));
-                }
-                Ok(_) => continue,
-                Err(e) if e.raw_os_error() == Some(libc::ENOMSG) => return Ok(None),
-                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(io::Error::from_raw_os_error(libc::EAGAIN))
-    }
-
-    pub fn send(&self, data: &[u8], prio: u32) -> io::Result<()> {
-        // SAFETY: `data` is valid for `data.len()` bytes.
-        let r = unsafe { libc::mq_send(self.fd, data.as_ptr().cast(), data.len(), prio) };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-
-    pub fn fchown(&self, uid: u32, gid: u32) -> io::Result<()> {
-        // SAFETY: a queue descriptor is a file descriptor.
-        if unsafe { libc::fchown(self.fd, uid, gid) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+    /// fcntl(F_MQ_PEEK_BATCH) from index `offset` into `buf`.
+    pub fn batch_raw(&self, offset: u32, buf: &mut [u8]) -> nix::Result<BatchInfo> {
+        let mut b = PeekBatch {
+            buf: buf.as_mut_ptr() as u64,
+            buf_len: buf.len() as u64,
+            offset,
+            ..Default::default()
+        };
+        // SAFETY: `b` is a valid struct mq_peek_batch with zero flags and reserved fields;
+        // its buffer is `buf`, writable for `buf.len()` bytes, which bounds what the
+        // kernel writes there; in `b` it writes only the out fields.
+        let r = unsafe {
+            libc::fcntl(
+                self.fd().as_raw_fd(),
+                F_MQ_PEEK_BATCH,
+                &mut b as *mut PeekBatch,
+            )
+        };
+        let n = Errno::result(r)?;
+        Ok(BatchInfo {
+            records: n as usize,
+            used: b.used as usize,
+            curmsgs: b.curmsgs,
+            version: (b.generation, b.mod_seq),
+        })
     }
 }
 
 impl Drop for Queue {
     fn drop(&mut self) {
-        // SAFETY: `self.fd` is open and owned.
-        unsafe { libc::mq_close(self.fd) };
+        if let Some(q) = self.mqd.take() {
+            let _ = mqueue::mq_close(q);
+        }
     }
 }
 
-pub fn unlink(name: &str) -> io::Result<()> {
-    let n = cname(name)?;
-    // SAFETY: valid C string.
-    if unsafe { libc::mq_unlink(n.as_ptr()) } != 0 {
-        return Err(io::Error::last_os_error());
+pub fn unlink(name: &str) -> nix::Result<()> {
+    mqueue::mq_unlink(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(buf: &mut Vec<u8>, msg_len: u64, prio: u32, data: &[u8]) {
+        buf.extend_from_slice(&msg_len.to_ne_bytes());
+        buf.extend_from_slice(&(data.len() as u64).to_ne_bytes());
+        buf.extend_from_slice(&prio.to_ne_bytes());
+        buf.extend_from_slice(&0u32.to_ne_bytes());
+        buf.extend_from_slice(data);
+        while buf.len() % 8 != 0 {
+            buf.push(0);
+        }
     }
-    Ok(())
+
+    #[test]
+    fn record_size_matches_the_header_macro() {
+        assert_eq!(record_size(0), 24);
+        assert_eq!(record_size(1), 32);
+        assert_eq!(record_size(8), 32);
+        assert_eq!(record_size(9), 40);
+    }
+
+    #[test]
+    fn records_parse() {
+        let mut b = Vec::new();
+        rec(&mut b, 3, 9, b"abc");
+        rec(&mut b, 0, 1, b"");
+        rec(&mut b, 100, 2, b"0123456789"); // truncated
+        let used = b.len();
+        b.resize(used + 64, 0xee); // the rest of the buffer
+        let r = parse_records(&b, used, 3).unwrap();
+        assert_eq!(
+            r,
+            vec![
+                Record {
+                    msg_len: 3,
+                    prio: 9,
+                    data: b"abc"
+                },
+                Record {
+                    msg_len: 0,
+                    prio: 1,
+                    data: b""
+                },
+                Record {
+                    msg_len: 100,
+                    prio: 2,
+                    data: b"0123456789"
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_records_are_errors_not_panics() {
+        let mut b = Vec::new();
+        rec(&mut b, 3, 9, b"abc");
+        let used = b.len();
+        assert!(parse_records(&b, used + 1, 1).is_err()); // used past the buffer
+        assert!(parse_records(&b, used, 2).is_err()); // more records than bytes
+        assert!(parse_records(&b, used - 8, 1).is_err()); // record past used
+        let mut big = b.clone();
+        big[8..16].copy_from_slice(&u64::MAX.to_ne_bytes()); // data_len huge
+        big[0..8].copy_from_slice(&u64::MAX.to_ne_bytes());
+        assert!(parse_records(&big, used, 1).is_err());
+        let mut worse = b.clone();
+        worse[8..16].copy_from_slice(&4u64.to_ne_bytes()); // data_len > msg_len
+        assert!(parse_records(&worse, used, 1).is_err());
+        assert!(parse_records(&b, used, 0).is_err()); // bytes left over
+    }
+
+    #[test]
+    fn status_line() {
+        let s = "QSIZE:124        NOTIFY:0     SIGNO:10    NOTIFY_PID:77    \n";
+        assert_eq!(
+            parse_status(s),
+            Some(Status {
+                qsize: 124,
+                notify: 0,
+                signo: 10,
+                notify_pid: 77
+            })
+        );
+        assert_eq!(parse_status("hello"), None);
+    }
 }
