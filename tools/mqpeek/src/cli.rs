@@ -46,6 +46,8 @@ pub enum Cmd {
     /// Re-create a queue from an image; never loses an existing queue
     #[command(long_about = RESTORE_LONG)]
     Restore(RestoreArgs),
+    /// Print an image without restoring it
+    Inspect(InspectArgs),
 }
 
 const RESTORE_LONG: &str = "\
@@ -150,6 +152,22 @@ pub struct RestoreArgs {
     /// Only check that the image can be restored; change nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The image to read ("-" reads standard input)
+    #[arg(value_name = "IMAGE")]
+    pub file: String,
+    /// Print one JSON object: the attributes and the messages
+    #[arg(long)]
+    pub json: bool,
+    /// How to print the payloads
+    #[arg(long, value_enum, default_value = "hex")]
+    pub format: Format,
+    /// Print every byte of each message, not just the first 16
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[cfg(test)]
