@@ -48,6 +48,8 @@ pub enum Cmd {
     Restore(RestoreArgs),
     /// Print an image without restoring it
     Inspect(InspectArgs),
+    /// Send messages to a queue (to try things out), creating it with --create
+    Send(SendArgs),
 }
 
 const RESTORE_LONG: &str = "\
@@ -152,6 +154,37 @@ pub struct RestoreArgs {
     /// Only check that the image can be restored; change nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+fn octal(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s, 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("{s}: not an octal mode of at most 0777"))
+}
+
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    /// The queue, /NAME (the leading / may be left out)
+    pub name: String,
+    /// The messages, one per argument, sent in this order
+    #[arg(required = true, value_name = "MESSAGE")]
+    pub messages: Vec<String>,
+    /// Priority of the messages (below 32768)
+    #[arg(long, default_value_t = 0, value_name = "P")]
+    pub prio: u32,
+    /// Create the queue if it does not exist
+    #[arg(long)]
+    pub create: bool,
+    /// With --create: the queue's mq_maxmsg
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub maxmsg: i64,
+    /// With --create: the queue's mq_msgsize
+    #[arg(long, default_value_t = 8192, value_name = "BYTES")]
+    pub msgsize: i64,
+    /// With --create: the queue's permissions, in octal
+    #[arg(long, default_value = "600", value_parser = octal, value_name = "MODE")]
+    pub mode: u32,
 }
 
 #[derive(Args, Debug)]

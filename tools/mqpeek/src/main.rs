@@ -348,10 +348,54 @@ fn inspect(a: &cli::InspectArgs) -> Res<()> {
         .map_err(out)
 }
 
+fn send(a: &cli::SendArgs) -> Res<()> {
+    let name = restore::qname(&a.name);
+    let created = if a.create {
+        match Queue::create(&name, 0o600, a.maxmsg, a.msgsize) {
+            Ok(q) => {
+                q.fchmod(a.mode).map_err(|e| Fail::queue(&name, e))?;
+                Some(q)
+            }
+            Err(Errno::EEXIST) => None,
+            Err(Errno::EINVAL) => {
+                return Err(Fail::new(
+                    Code::Limits,
+                    format!(
+                        "{name}: cannot create a queue of maxmsg {} and msgsize {} (see /proc/sys/fs/mqueue)",
+                        a.maxmsg, a.msgsize
+                    ),
+                ))
+            }
+            Err(e) => return Err(Fail::queue(&name, e)),
+        }
+    } else {
+        None
+    };
+    let q = match created {
+        Some(q) => q,
+        None => Queue::open_write(&name).map_err(|e| Fail::queue(&name, e))?,
+    };
+    for m in &a.messages {
+        q.send(m.as_bytes(), a.prio).map_err(|e| match e {
+            Errno::EAGAIN => Fail::new(Code::Limits, format!("{name}: the queue is full")),
+            Errno::EMSGSIZE => Fail::new(
+                Code::Limits,
+                format!("{name}: a message of {} bytes is over mq_msgsize", m.len()),
+            ),
+            Errno::EINVAL => Fail::new(
+                Code::Usage,
+                format!("{name}: priority {} is not below 32768", a.prio),
+            ),
+            e => Fail::queue(&name, e),
+        })?;
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Res<()> {
     let queues = matches!(
         cli.cmd,
-        Cmd::List(_) | Cmd::Show(_) | Cmd::Dump(_) | Cmd::Restore(_)
+        Cmd::List(_) | Cmd::Show(_) | Cmd::Dump(_) | Cmd::Restore(_) | Cmd::Send(_)
     );
     if let Some(spec) = &cli.ipc_ns {
         if queues {
@@ -372,6 +416,7 @@ fn run(cli: Cli) -> Res<()> {
             dry_run: a.dry_run,
         }),
         Cmd::Inspect(a) => inspect(&a),
+        Cmd::Send(a) => send(&a),
     }
 }
 

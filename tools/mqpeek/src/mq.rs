@@ -155,6 +155,14 @@ impl Queue {
         })
     }
 
+    /// Opens an existing queue for sending, without blocking.
+    pub fn open_write(name: &str) -> nix::Result<Queue> {
+        let f = MQ_OFlag::O_WRONLY | MQ_OFlag::O_NONBLOCK | MQ_OFlag::O_CLOEXEC;
+        Ok(Queue {
+            mqd: Some(mqueue::mq_open(name, f, Mode::empty(), None)?),
+        })
+    }
+
     /// Creates a new queue (EEXIST if the name is taken), read-write and non-blocking so
     /// a full queue fails a send instead of hanging it.
     pub fn create(name: &str, mode: u32, maxmsg: i64, msgsize: i64) -> nix::Result<Queue> {
