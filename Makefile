@@ -191,3 +191,19 @@ lint: kernel man-lint
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) clean
 	rm -rf $(OUT)
+
+# ---- the mqpeek tool: install it (binary, man page, shell completions under
+# $(DESTDIR)$(PREFIX)).
+PREFIX ?= /usr/local
+MQPEEK_BIN := tools/mqpeek/target/x86_64-unknown-linux-gnu/release/mqpeek
+.PHONY: tool-install
+tool-install: tool
+	install -D -m 0755 $(MQPEEK_BIN) $(DESTDIR)$(PREFIX)/bin/mqpeek
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(MQPEEK_BIN) gen-man > $(DESTDIR)$(PREFIX)/share/man/man1/mqpeek.1
+	$(MQPEEK_BIN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mqpeek
+	$(MQPEEK_BIN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mqpeek
+	$(MQPEEK_BIN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mqpeek.fish

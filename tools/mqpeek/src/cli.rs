@@ -50,6 +50,15 @@ pub enum Cmd {
     Inspect(InspectArgs),
     /// Send messages to a queue (to try things out), creating it with --create
     Send(SendArgs),
+    /// Print a shell completion script
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff)
+    #[command(hide = true)]
+    GenMan,
 }
 
 const RESTORE_LONG: &str = "\

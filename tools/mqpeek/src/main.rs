@@ -4,6 +4,7 @@
 //! Reads queues with fcntl(F_MQ_PEEK_BATCH) or fcntl(F_MQ_PEEK) (mq_peek.ko).
 
 mod cli;
+mod docs;
 mod error;
 mod image;
 mod limits;
@@ -417,6 +418,15 @@ fn run(cli: Cli) -> Res<()> {
         }),
         Cmd::Inspect(a) => inspect(&a),
         Cmd::Send(a) => send(&a),
+        Cmd::Completions { shell } => {
+            let mut o = io::stdout().lock();
+            docs::completions(shell, &mut o);
+            o.flush().map_err(out)
+        }
+        Cmd::GenMan => {
+            let mut o = io::stdout().lock();
+            docs::man_page(&mut o).and_then(|_| o.flush()).map_err(out)
+        }
     }
 }
 
