@@ -193,10 +193,10 @@ clean:
 	rm -rf $(OUT)
 
 # ---- the mqpeek tool: install it (binary, man page, shell completions under
-# $(DESTDIR)$(PREFIX)).
+# $(DESTDIR)$(PREFIX)), and run the README's mqpeek session in the test VM.
 PREFIX ?= /usr/local
 MQPEEK_BIN := tools/mqpeek/target/x86_64-unknown-linux-gnu/release/mqpeek
-.PHONY: tool-install
+.PHONY: tool-install demo-tool
 tool-install: tool
 	install -D -m 0755 $(MQPEEK_BIN) $(DESTDIR)$(PREFIX)/bin/mqpeek
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -207,3 +207,6 @@ tool-install: tool
 	$(MQPEEK_BIN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mqpeek
 	$(MQPEEK_BIN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mqpeek
 	$(MQPEEK_BIN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mqpeek.fish
+
+demo-tool:
+	tools/mqpeek/demo.sh
