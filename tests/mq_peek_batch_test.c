@@ -35,22 +35,6 @@ static_assert(offsetof(struct mq_peek_batch, generation) == 40, "generation");
 static_assert(offsetof(struct mq_peek_batch, reserved) == 56, "reserved");
 static_assert(sizeof(struct mq_peek_record) == 24, "record header");
 
-static mqd_t open_queue(char *name, size_t namelen, long maxmsg, long msgsize)
-{
-	struct mq_attr attr = { .mq_maxmsg = maxmsg, .mq_msgsize = msgsize };
-	static int seq;
-
-	snprintf(name, namelen, "/mq_peek_batch_%d_%d", getpid(), seq++);
-	mq_unlink(name);
-	return mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
-}
-
-static void fill(unsigned char *buf, unsigned int id, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = pat(id, i);
-}
-
 static uint64_t rs = 88172645463325252ull;
 
 static long batch(int fd, struct mq_peek_batch *b, unsigned int offset, void *buf, size_t len)
@@ -93,7 +77,7 @@ static void fill_random(struct __test_metadata *_metadata, mqd_t q, int n, size_
 	for (int i = 0; i < n; i++) {
 		size_t sz = rnd(&rs) % (maxsz + 1);
 
-		fill(tmp, 1000 + i, sz);
+		pat_fill(tmp, 1000 + i, sz);
 		ASSERT_EQ(0, mq_send(q, (char *)tmp, sz, rnd(&rs) % 8));
 	}
 }
@@ -153,7 +137,7 @@ TEST(records_match_peek)
 	raise_mq_limits(1024, 1 << 20);
 	for (int round = 0; round < 6; round++) {
 		int n = 1 + rnd(&rs) % 300;
-		mqd_t q = open_queue(name, sizeof(name), n, maxsz);
+		mqd_t q = mq_peek_open_queue(name, sizeof(name), n, maxsz);
 
 		ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 		fill_random(_metadata, q, n, round & 1 ? maxsz : 64, want);
@@ -181,10 +165,10 @@ FIXTURE_SETUP(three)
 {
 	unsigned char msg[32];
 
-	self->q = open_queue(self->name, sizeof(self->name), 10, 64);
+	self->q = mq_peek_open_queue(self->name, sizeof(self->name), 10, 64);
 	ASSERT_NE(-1, self->q);
 	for (int i = 0; i < 3; i++) {
-		fill(msg, i, 10 * (i + 1));
+		pat_fill(msg, i, 10 * (i + 1));
 		ASSERT_EQ(0, mq_send(self->q, (char *)msg, 10 * (i + 1), 3 - i));
 	}
 }
@@ -228,7 +212,7 @@ TEST_F(three, lone_first_record_truncated)
 	unsigned char msg[32];
 	struct mq_peek_record r;
 
-	fill(msg, 0, 10);
+	pat_fill(msg, 0, 10);
 	ASSERT_EQ(1, batch(self->q, &b, 0, self->buf, HDR));	/* header only */
 	r = rec_at(self->buf, 0);
 	EXPECT_EQ(10, r.msg_len);
@@ -239,7 +223,7 @@ TEST_F(three, lone_first_record_truncated)
 	r = rec_at(self->buf, 0);
 	EXPECT_EQ(5, r.data_len);
 	EXPECT_EQ(0, memcmp(self->buf + HDR, msg, 5));
-	fill(msg, 2, 30);
+	pat_fill(msg, 2, 30);
 	ASSERT_EQ(1, batch(self->q, &b, 2, self->buf, HDR + 29));
 	r = rec_at(self->buf, 0);
 	EXPECT_EQ(30, r.msg_len);
@@ -265,7 +249,7 @@ TEST_F(three, past_the_end)
 	ASSERT_EQ(0, batch(self->q, &b, UINT32_MAX, self->buf, sizeof(self->buf)));
 	/* an empty queue still reports its version */
 	char name[64];
-	mqd_t e = open_queue(name, sizeof(name), 4, 64);
+	mqd_t e = mq_peek_open_queue(name, sizeof(name), 4, 64);
 
 	ASSERT_NE(-1, e);
 	ASSERT_EQ(0, batch(e, &b, 0, self->buf, sizeof(self->buf)));
@@ -387,7 +371,7 @@ TEST_F(three, efault)
 TEST(ebadf_and_no_provider_switch)
 {
 	char name[64], buf[256], path[128];
-	mqd_t q = open_queue(name, sizeof(name), 4, 64), wo;
+	mqd_t q = mq_peek_open_queue(name, sizeof(name), 4, 64), wo;
 	struct mq_peek_batch b;
 	int p[2];
 
@@ -430,7 +414,7 @@ TEST(version)
 	mqd_t q;
 
 	ASSERT_NE(NULL, buf);
-	q = open_queue(name, sizeof(name), 64, 64);
+	q = mq_peek_open_queue(name, sizeof(name), 64, 64);
 	ASSERT_NE(-1, q);
 	for (int i = 0; i < 50; i++)
 		ASSERT_EQ(0, mq_send(q, "0123456789", 10, i % 4));
@@ -481,17 +465,17 @@ TEST(big_records)
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, msg);
 	raise_mq_limits(64, 16 << 20);
-	q = open_queue(name, sizeof(name), 16, big);
+	q = mq_peek_open_queue(name, sizeof(name), 16, big);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (int i = 0; i < n; i++) {
-		fill(msg, i, sizes[i]);
+		pat_fill(msg, i, sizes[i]);
 		ASSERT_EQ(0, mq_send(q, (char *)msg, sizes[i], 0));
 	}
 	ASSERT_EQ(n, batch(q, &b, 0, buf, len));
 	for (int i = 0; i < n; i++) {
 		struct mq_peek_record r = rec_at(buf, at);
 
-		fill(msg, i, sizes[i]);
+		pat_fill(msg, i, sizes[i]);
 		ASSERT_EQ(sizes[i], r.msg_len);
 		ASSERT_EQ(sizes[i], r.data_len);
 		ASSERT_EQ(0, memcmp(buf + at + HDR, msg, sizes[i])) TH_LOG("record %d", i);
@@ -499,7 +483,7 @@ TEST(big_records)
 	}
 	/* the big one first, truncated to a buffer of 1 MiB */
 	ASSERT_EQ(1, batch(q, &b, 1, buf, 1 << 20));
-	fill(msg, 1, sizes[1]);
+	pat_fill(msg, 1, sizes[1]);
 	EXPECT_EQ((1 << 20) - HDR, rec_at(buf, 0).data_len);
 	EXPECT_EQ(0, memcmp(buf + HDR, msg, (1 << 20) - HDR));
 	mq_close(q);
@@ -545,7 +529,7 @@ TEST(dump_under_churn)
 
 	ASSERT_NE(NULL, buf);
 	raise_mq_limits(4096, 1 << 20);
-	c.q = open_queue(name, sizeof(name), n + 4, 64);
+	c.q = mq_peek_open_queue(name, sizeof(name), n + 4, 64);
 	ASSERT_NE(-1, c.q);
 	for (uint32_t i = 0; i < (uint32_t)n; i++)
 		ASSERT_EQ(0, mq_send(c.q, (char *)&i, sizeof(i), 1));
@@ -608,10 +592,10 @@ TEST(queue_unchanged)
 	mqd_t q;
 
 	ASSERT_NE(NULL, buf);
-	q = open_queue(name, sizeof(name), 10, 100);
+	q = mq_peek_open_queue(name, sizeof(name), 10, 100);
 	ASSERT_NE(-1, q);
 	for (int i = 0; i < 10; i++) {
-		fill(msg, i, 100);
+		pat_fill(msg, i, 100);
 		ASSERT_EQ(0, mq_send(q, (char *)msg, 100, i % 3));
 	}
 	ASSERT_EQ(0, mq_getattr(q, &before));

@@ -48,22 +48,6 @@ static long peek_err(int fd, int offset, void *buf, size_t len)
 	return peek(fd, offset, buf, len, NULL) == -1 ? errno : 0;
 }
 
-static mqd_t open_queue(char *name, size_t namelen, long maxmsg, long msgsize)
-{
-	struct mq_attr attr = { .mq_maxmsg = maxmsg, .mq_msgsize = msgsize };
-	static int seq;
-
-	snprintf(name, namelen, "/mq_peek_test_%d_%d", getpid(), seq++);
-	mq_unlink(name);
-	return mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
-}
-
-static void fill(unsigned char *buf, unsigned int id, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = pat(id, i);
-}
-
 FIXTURE(queue) {
 	char name[64];
 	mqd_t fd;
@@ -71,7 +55,7 @@ FIXTURE(queue) {
 
 FIXTURE_SETUP(queue)
 {
-	self->fd = open_queue(self->name, sizeof(self->name), 10, 1024);
+	self->fd = mq_peek_open_queue(self->name, sizeof(self->name), 10, 1024);
 	ASSERT_NE(-1, self->fd) TH_LOG("mq_open: %s", strerror(errno));
 }
 
@@ -147,7 +131,7 @@ TEST_F(queue, truncation)
 {
 	unsigned char msg[100], buf[100];
 
-	fill(msg, 1, sizeof(msg));
+	pat_fill(msg, 1, sizeof(msg));
 	ASSERT_EQ(0, mq_send(self->fd, (char *)msg, sizeof(msg), 1));
 	memset(buf, 0xa5, sizeof(buf));
 	EXPECT_EQ(10, peek(self->fd, 0, buf, 10, NULL));
@@ -176,7 +160,7 @@ TEST_F(queue, length_query)
 	unsigned int prio = 0;
 	struct mq_attr before, after;
 
-	fill(msg, 2, sizeof(msg));
+	pat_fill(msg, 2, sizeof(msg));
 	ASSERT_EQ(0, mq_send(self->fd, "x", 1, 2));
 	ASSERT_EQ(0, mq_send(self->fd, (char *)msg, sizeof(msg), 9));
 	ASSERT_EQ(0, mq_getattr(self->fd, &before));
@@ -249,7 +233,7 @@ TEST_F(queue, efault)
 TEST(ebadf)
 {
 	char name[64], buf[16];
-	mqd_t q = open_queue(name, sizeof(name), 4, 64);
+	mqd_t q = mq_peek_open_queue(name, sizeof(name), 4, 64);
 	int p[2], fd;
 	char path[128];
 
@@ -318,16 +302,16 @@ TEST(segment_boundaries)
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
 	raise_mq_limits(64, 16 << 20);
-	q = open_queue(name, sizeof(name), n, max);
+	q = mq_peek_open_queue(name, sizeof(name), n, max);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (size_t i = 0; i < n; i++) {
-		fill(msg, i, sizes[i]);
+		pat_fill(msg, i, sizes[i]);
 		ASSERT_EQ(0, mq_send(q, (char *)msg, sizes[i], 0));
 	}
 	for (size_t i = 0; i < n; i++) {
 		size_t cut = sizes[i] > 2 ? sizes[i] / 2 + 1 : 1;
 
-		fill(msg, i, sizes[i]);
+		pat_fill(msg, i, sizes[i]);
 		memset(buf, 0xee, max + 16);
 		ASSERT_EQ((long)sizes[i], peek(q, i, buf, max + 16, NULL));
 		ASSERT_EQ(0, memcmp(buf, msg, sizes[i])) TH_LOG("size %zu", sizes[i]);
@@ -340,7 +324,7 @@ TEST(segment_boundaries)
 		EXPECT_EQ((long)sizes[i], peek(q, i, NULL, 0, NULL));
 	}
 	for (size_t i = 0; i < n; i++) {
-		fill(msg, i, sizes[i]);
+		pat_fill(msg, i, sizes[i]);
 		ASSERT_EQ((long)sizes[i], mq_receive(q, (char *)buf, max, NULL));
 		ASSERT_EQ(0, memcmp(buf, msg, sizes[i]));
 	}
@@ -370,10 +354,10 @@ TEST(no_kernel_bytes_leak)
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
 	raise_mq_limits(64, 1 << 20);
-	q = open_queue(name, sizeof(name), n, bufsz);
+	q = mq_peek_open_queue(name, sizeof(name), n, bufsz);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (size_t i = 0; i < n; i++) {
-		fill(msg, 100 + i, sizes[i]);
+		pat_fill(msg, 100 + i, sizes[i]);
 		ASSERT_EQ(0, mq_send(q, (char *)msg, sizes[i], i));
 	}
 	/* receive order is reverse send order: priorities 0..n-1 */
@@ -387,7 +371,7 @@ TEST(no_kernel_bytes_leak)
 		blk.a.buf = (char *)buf;
 		ref = blk;
 		ASSERT_EQ((long)sizes[i], fcntl(q, F_MQ_PEEK, &blk.a));
-		fill(msg, 100 + i, sizes[i]);
+		pat_fill(msg, 100 + i, sizes[i]);
 		ASSERT_EQ(0, memcmp(buf, msg, sizes[i]));
 		/* no byte past the message written: j stops at the first that was */
 		j = sizes[i];
@@ -416,9 +400,9 @@ TEST(sixteen_mib)
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
 	raise_mq_limits(64, sz);
-	q = open_queue(name, sizeof(name), 1, sz);
+	q = mq_peek_open_queue(name, sizeof(name), 1, sz);
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
-	fill(msg, 16, sz);
+	pat_fill(msg, 16, sz);
 	ASSERT_EQ(0, mq_send(q, (char *)msg, sz, 77));
 	ASSERT_EQ((long)sz, peek(q, 0, buf, sz, &prio));
 	EXPECT_EQ(77, prio);
@@ -443,7 +427,7 @@ TEST(full_queue_65536)
 	mqd_t q;
 
 	raise_mq_limits(n, 8192);
-	q = open_queue(name, sizeof(name), n, sizeof(uint32_t));
+	q = mq_peek_open_queue(name, sizeof(name), n, sizeof(uint32_t));
 	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
 	for (uint32_t i = 0; i < (uint32_t)n; i++) {
 		ASSERT_EQ(0, mq_send(q, (char *)&i, sizeof(i), i % nprio));
@@ -494,7 +478,7 @@ TEST(queue_unchanged)
 	struct mq_attr a1, a2;
 	struct stat s1, s2;
 	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
-	mqd_t q = open_queue(name, sizeof(name), 8, 64);
+	mqd_t q = mq_peek_open_queue(name, sizeof(name), 8, 64);
 
 	ASSERT_NE(-1, q);
 	signal(SIGUSR1, on_signal);
@@ -555,7 +539,7 @@ TEST(blocked_sender_stays_blocked)
 	struct sender s = { 0 };
 	pthread_t t;
 
-	s.q = open_queue(name, sizeof(name), 2, 16);
+	s.q = mq_peek_open_queue(name, sizeof(name), 2, 16);
 	ASSERT_NE(-1, s.q);
 	ASSERT_EQ(0, mq_send(s.q, "a", 1, 0));
 	ASSERT_EQ(0, mq_send(s.q, "b", 1, 0));
@@ -590,7 +574,7 @@ TEST(cursor_shadow_model)
 	mqd_t q;
 
 	raise_mq_limits(CAP, 8192);
-	q = open_queue(name, sizeof(name), CAP, sizeof(got));
+	q = mq_peek_open_queue(name, sizeof(name), CAP, sizeof(got));
 	ASSERT_NE(-1, q);
 	for (int step = 0; step < 20000; step++) {
 		uint32_t r = (uint32_t)(rnd(&rs) >> 16);
@@ -685,9 +669,9 @@ TEST(big_message_under_churn_below)
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
 	raise_mq_limits(65536, 16 << 20);
-	c.q = open_queue(name, sizeof(name), 65536, sz);
+	c.q = mq_peek_open_queue(name, sizeof(name), 65536, sz);
 	ASSERT_NE(-1, c.q) TH_LOG("mq_open: %s", strerror(errno));
-	fill(msg, 78, sz);
+	pat_fill(msg, 78, sz);
 	ASSERT_EQ(0, mq_send(c.q, (char *)msg, sz, 5));
 	ASSERT_EQ(0, mq_peek_debugfs_set("stats", 1));
 	ASSERT_EQ(0, mq_peek_debugfs_set("fallbacks", 0));
@@ -761,9 +745,9 @@ TEST(big_message_under_churn_above)
 	ASSERT_NE(NULL, msg);
 	ASSERT_NE(NULL, buf);
 	raise_mq_limits(64, 16 << 20);
-	c.q = open_queue(name, sizeof(name), 4, sz);
+	c.q = mq_peek_open_queue(name, sizeof(name), 4, sz);
 	ASSERT_NE(-1, c.q);
-	fill(msg, 77, sz);
+	pat_fill(msg, 77, sz);
 	ASSERT_EQ(0, mq_send(c.q, (char *)msg, sz, 5));
 	ASSERT_EQ(0, pthread_create(&t, NULL, churner, &c));
 	churn_above(_metadata, &c, msg, buf, sz, &ours);
@@ -799,7 +783,7 @@ TEST(long_walk_under_churn)
 	char name[64];
 
 	raise_mq_limits(n + 8, 2 << 20);
-	c.q = open_queue(name, sizeof(name), n + 2, 2 << 20);
+	c.q = mq_peek_open_queue(name, sizeof(name), n + 2, 2 << 20);
 	ASSERT_NE(-1, c.q) TH_LOG("mq_open: %s", strerror(errno));
 	for (uint32_t i = 0; i < (uint32_t)n; i++)
 		ASSERT_EQ(0, mq_send(c.q, (char *)&i, sizeof(i), 0));

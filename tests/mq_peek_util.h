@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,27 @@ static inline unsigned char pat(uint32_t id, size_t i)
 
 	x ^= x >> 16;
 	return (unsigned char)(x >> (i % 4 * 8));
+}
+
+/* The first @len bytes of message @id's payload. */
+static inline void pat_fill(unsigned char *buf, uint32_t id, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = pat(id, i);
+}
+
+/*
+ * Creates a new queue for a test, O_RDWR, mode 0600, named after the program,
+ * its pid and a sequence number, which it writes to @name.
+ */
+static inline mqd_t mq_peek_open_queue(char *name, size_t namelen, long maxmsg, long msgsize)
+{
+	struct mq_attr attr = { .mq_maxmsg = maxmsg, .mq_msgsize = msgsize };
+	static int seq;
+
+	snprintf(name, namelen, "/%s_%d_%d", program_invocation_short_name, getpid(), seq++);
+	mq_unlink(name);
+	return mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
 }
 
 /* xorshift64 (Marsaglia, 13/7/17): reproducible pseudo-random numbers. */
