@@ -51,12 +51,14 @@ impl Out {
     }
 
     /// Bytes of the caller's buffer not yet written or staged.
+    #[inline]
     fn room(&self) -> usize {
         self.len - self.written - self.stage.len()
     }
 
     /// The bytes a record of `data` payload bytes takes, with its padding where the
     /// caller's buffer has room for it.
+    #[inline]
     fn record_size(&self, data: usize) -> usize {
         let end = Record::SIZE + data;
         align_record(end).min(self.room()).max(end)
@@ -64,6 +66,7 @@ impl Out {
 
     /// Appends a record: the header of `msg`, `data` bytes of payload from `r`, padding.
     /// The caller checked that `record_size(data)` bytes fit in the stage and the buffer.
+    #[inline]
     fn push(&mut self, msg: &Msg, mut r: Reader<'_>, data: usize) {
         let size = self.record_size(data);
         let at = self.stage.len();

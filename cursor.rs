@@ -14,6 +14,7 @@ use crate::queue::{Guard, Pos};
 /// Where to start walking to the message at `index` in a locked queue, and that start's
 /// index; `None` if there is no such message.  With `use_cursor` off this is always the
 /// head, as in the RFC.  Counts a cursor hit in `*hit`.
+#[inline]
 pub(crate) fn start<'g>(
     g: &'g Guard<'_>,
     index: usize,
@@ -46,6 +47,7 @@ pub(crate) fn start<'g>(
 /// Returns where it stopped, that index and the steps taken, or `None` if the tree ended
 /// first, which cannot happen while `index` is below the queue's length (as `start`
 /// checked under the same version of the queue).
+#[inline]
 pub(crate) fn walk<'g>(
     mut pos: Pos<'g>,
     mut at: usize,

@@ -58,6 +58,7 @@ pub(crate) struct Hold<'q, 's> {
 }
 
 impl<'q, 's> Hold<'q, 's> {
+    #[inline]
     pub(crate) fn new(q: &'q Queue, stats: &'s Stats) -> Self {
         let guard = q.lock();
         Hold {
@@ -77,6 +78,7 @@ impl<'q> Deref for Hold<'q, '_> {
 }
 
 impl Drop for Hold<'_, '_> {
+    #[inline]
     fn drop(&mut self) {
         // Runs before `guard` is dropped, i.e. while the lock is still held.
         self.stats.hold_done(self.since);
@@ -127,6 +129,7 @@ impl Snapshot {
 
     /// Copies the first `want` bytes of the message at `pos` in this hold if a buffer large
     /// enough is at hand (the preallocated one, else the stack); `false` if not.
+    #[inline]
     fn take(&mut self, g: &Guard<'_>, pos: Pos<'_>, want: usize) -> bool {
         let msg = pos.msg();
         let n = want.min(msg.len());

@@ -140,6 +140,7 @@ impl<'q> Guard<'q> {
     /// The first message in a non-empty list, from tree node `rb` on towards lower priorities
     /// (`rb_prev`, when `forward`) or higher ones.  Nodes are never empty in practice;
     /// `msg_get()` still copes with one, and so do we.
+    #[inline]
     fn scan(&self, mut rb: *mut bindings::rb_node, forward: bool) -> Option<Pos<'_>> {
         while let Some(node) = NonNull::new(rb) {
             // SAFETY: The lock is held and `node` is a node of this queue's tree, so it and
@@ -249,6 +250,7 @@ pub(crate) struct Pos<'g> {
 impl<'g> Pos<'g> {
     /// The neighbour in receive order: within this priority's list (oldest first), else the
     /// first message of the next lower priority (`forward`) or the last of the next higher.
+    #[inline]
     pub(crate) fn step(self, forward: bool) -> Option<Pos<'g>> {
         // SAFETY: The node and the list entry are live (type invariant; the lock is held).
         unsafe {
@@ -379,6 +381,7 @@ impl<'g> Reader<'g> {
     /// returns how many that was; the first that many bytes of `dst` are then initialised.
     /// Plain memory copies only: this runs under a spinlock.  Continues from the segment the
     /// previous call ended in, so a whole copy in pieces costs O(length).
+    #[inline]
     pub(crate) fn read(&mut self, dst: &mut [MaybeUninit<u8>]) -> usize {
         let start = self.done;
         let end = start.saturating_add(dst.len()).min(self.msg.len());

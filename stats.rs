@@ -187,8 +187,15 @@ impl Stats {
     }
 
     /// Records the end of a hold started at `since`.
+    #[inline]
     pub(crate) fn hold_done(&self, since: Option<Ktime>) {
-        let Some(since) = since else { return };
+        if let Some(since) = since {
+            self.record_hold(since);
+        }
+    }
+
+    #[cold]
+    fn record_hold(&self, since: Ktime) {
         let ns = u64::try_from((Ktime::ktime_get() - since).to_ns()).unwrap_or(0);
         // A plain load first: the read-modify-write is only needed for a new maximum.
         if ns > self.max_hold_ns.load(Relaxed) {

@@ -57,7 +57,7 @@ for (n, size), c in sorted(cell.items()):
     if "batch_fwd" in c and (n, size) in ((65536, 16), (1024, 4096), (10, 1 << 20)):
         limit = {16: 0.5, 4096: 0.8, 1 << 20: 1.05}[size]
         target(f"F_MQ_PEEK_BATCH dump vs drain ({where})", c["batch_fwd"]["ratio_to_drain"], limit)
-an = {a["step"]: a["ns_per_call"] for a in anatomy}
+an = {a["step"]: a["ns_per_call"] for a in anatomy if a["ns_per_call"] >= 0}
 if "peek_16" in an and "mq_receive" in an:
     target("16-byte peek vs one mq_receive (anatomy, 5 x 50,000 calls)",
            an["peek_16"] / an["mq_receive"], 1.2)
@@ -101,7 +101,8 @@ if anatomy:
             "peek_16": "+ copying 16 bytes under the lock and to user space",
             "mq_send": "for comparison", "mq_receive": "for comparison"}
     for a in anatomy:
-        md.append(f"| {a['step']} | {a['ns_per_call']:.0f} | {what.get(a['step'], '')} |")
+        ns = "n/a" if a["ns_per_call"] < 0 else f"{a['ns_per_call']:.0f}"
+        md.append(f"| {a['step']} | {ns} | {what.get(a['step'], '')} |")
     md.append("")
 if msgsize:
     md += ["Cost of one F_MQ_PEEK against the queue's mq_msgsize (one 1-byte message, a buffer "
