@@ -35,8 +35,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
-#include "mq_peek.h"
+#include "../kselftest_harness.h"
+#include "mq_peek_util.h"
 
 #define TOOL	"/opt/mqpeek"
 #define QN	"/mqpeek_tool_q"
@@ -49,16 +49,14 @@
 /* The exit status of mqpeek (mqpeek --help). */
 enum { X_FAIL = 1, X_USAGE, X_NOQUEUE, X_PERM, X_NOPEEK, X_IMAGE, X_LIMITS, X_EXISTS };
 
+/* Lengths around the msg_msg segment boundaries (see mq_peek_util.h), and others. */
 static size_t len_of(int i)
 {
-	static const size_t lens[NMSG] = { 0, 1, 100, 4047, 4048, 4049, 8137, 8138,
-					   12000, 20000, 33, 5000 };
+	static const size_t lens[NMSG] = {
+		0, 1, 100, DATALEN_MSG - 1, DATALEN_MSG, DATALEN_MSG + 1,
+		DATALEN_MSG + DATALEN_SEG + 1, DATALEN_MSG + DATALEN_SEG + 2, 12000, 20000, 33, 5000
+	};
 	return lens[i];
-}
-
-static unsigned char pat(int i, size_t j)
-{
-	return (unsigned char)(i * 53 + j * 5 + (j >> 10));
 }
 
 /* Runs a shell command; returns its exit status and its output in @out. */
@@ -180,20 +178,6 @@ static void default_limits(void)
 	sysctl_set("msg_max", 10);
 	sysctl_set("msgsize_max", 8192);
 	sysctl_set("queues_max", 256);
-}
-
-/* Writes 0 or 1 to a switch of the module; -1 if the module has no such switch. */
-static int module_switch(const char *name, int on)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), DBG "%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fprintf(f, "%d\n", on);
-	return fclose(f) ? -1 : 0;
 }
 
 static mqd_t fill(void)
@@ -1191,29 +1175,16 @@ static int dump_and_compare(struct __test_metadata *_metadata, const char *how)
 
 TEST(rfc_exact_kernel)
 {
-	int had = module_switch("length_query", 0);
+	int had = mq_peek_debugfs_set("length_query", 0);
 
 	ASSERT_EQ(0, had) TH_LOG("the module has no " DBG "length_query switch (needs the v2 module)");
 	/* F_MQ_PEEK alone, without the length query: mq_msgsize buffers */
-	ASSERT_EQ(0, module_switch("peek_batch", 0)) TH_LOG("no peek_batch switch");
+	ASSERT_EQ(0, mq_peek_debugfs_set("peek_batch", 0)) TH_LOG("no peek_batch switch");
 	EXPECT_EQ(0, dump_and_compare(_metadata, "RFC-exact F_MQ_PEEK"));
 	/* the batch without the length query (the batch never needed it) */
-	module_switch("peek_batch", 1);
+	mq_peek_debugfs_set("peek_batch", 1);
 	EXPECT_EQ(0, dump_and_compare(_metadata, "batch, no length query"));
-	module_switch("length_query", 1);
-}
-
-static long calls(void)
-{
-	long v = -1;
-	FILE *f = fopen(DBG "calls", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
+	mq_peek_debugfs_set("length_query", 1);
 }
 
 /* A dump of the 12-message queue: F_MQ_PEEK calls the module counted. */
@@ -1223,29 +1194,29 @@ static long dump_calls(void)
 	long before;
 
 	mq_close(fill());
-	before = calls();
+	before = mq_peek_debugfs_get("calls");
 	if (tool(out, "dump", QN, "-o", IMG))
 		return -1;
 	mq_unlink(QN);
-	return calls() - before;
+	return mq_peek_debugfs_get("calls") - before;
 }
 
 TEST(no_batch_fallback)
 {
 	long batch, single;
 
-	ASSERT_EQ(0, module_switch("peek_batch", 0))
+	ASSERT_EQ(0, mq_peek_debugfs_set("peek_batch", 0))
 		TH_LOG("the module has no " DBG "peek_batch switch (needs the v2 module)");
 	EXPECT_EQ(0, dump_and_compare(_metadata, "F_MQ_PEEK with the length query"));
-	module_switch("peek_batch", 1);
+	mq_peek_debugfs_set("peek_batch", 1);
 	EXPECT_EQ(0, dump_and_compare(_metadata, "F_MQ_PEEK_BATCH"));
 	/* the batch is used when it is there: a probe and one call, not a call a message */
-	ASSERT_EQ(0, module_switch("stats", 1));
+	ASSERT_EQ(0, mq_peek_debugfs_set("stats", 1));
 	batch = dump_calls();
-	module_switch("peek_batch", 0);
+	mq_peek_debugfs_set("peek_batch", 0);
 	single = dump_calls();
-	module_switch("peek_batch", 1);
-	module_switch("stats", 0);
+	mq_peek_debugfs_set("peek_batch", 1);
+	mq_peek_debugfs_set("stats", 0);
 	EXPECT_GE(3, batch) TH_LOG("%ld calls with F_MQ_PEEK_BATCH", batch);
 	EXPECT_LE(2 * 2 * NMSG, single) TH_LOG("%ld calls with F_MQ_PEEK", single);
 }
