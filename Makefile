@@ -177,7 +177,7 @@ lint: kernel man-lint
 	scripts/gen-selftest-patch.sh --check
 	@command -v shellcheck > /dev/null || { echo "lint: installing shellcheck"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck > /dev/null; }
-	shellcheck scripts/*.sh scripts/vm tests/run-in-vm.sh .ci/run
+	shellcheck scripts/*.sh scripts/vm tests/run-in-vm.sh tools/mqpeek/demo.sh .ci/run
 	rustfmt --edition 2021 --check *.rs
 	cd tools/mqpeek && cargo fmt --check && cargo clippy --release --locked -- -D warnings
 	@mkdir -p $(OUT)
