@@ -33,6 +33,13 @@
  * buffer of mq_msgsize bytes (what a dumper that sizes its buffer by
  * mq_getattr() passes), and at offset 1 (ENOMSG):
  *   BENCH-MSGSIZE msgsize peek_1byte|enomsg ns_per_call
+ *
+ * And the floor that copying imposes: pread() of a page-cached file, size bytes
+ * at a time over a 1 MiB file.  pread(size) - pread(16) is what the kernel's
+ * copy_to_user() of size bytes costs here (under TCG, without FSRM, it is `rep
+ * movsb`, emulated byte by byte); no reader that hands every byte to user space
+ * once can go below it, however few system calls it makes:
+ *   BENCH-COPY size ns_per_call
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -415,6 +422,36 @@ static void msgsize_cell(long msgsize)
 	free(big);
 }
 
+/* pread() of a page-cached file: a system call plus one copy_to_user(). */
+static void copy_floor(void)
+{
+	static const long copy_sizes[] = { 16, 4096, 65536, 1 << 20 };
+	const char *path = "/tmp/mq_peek_bench.dat";
+	const long file = 1 << 20;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0 || write(fd, buf, file) != file)
+		die("copy floor file");
+	for (size_t k = 0; k < sizeof(copy_sizes) / sizeof(copy_sizes[0]); k++) {
+		long size = copy_sizes[k], calls = size >= 65536 ? 200 : 20000;
+		double t[REPS];
+
+		for (int r = 0; r <= REPS; r++) {	/* r == 0: warm-up */
+			double t0 = now();
+
+			for (long i = 0; i < calls; i++)
+				if (pread(fd, buf, size, (i * size) % file) != size)
+					die("pread");
+			if (r)
+				t[r - 1] = now() - t0;
+		}
+		qsort(t, REPS, sizeof(t[0]), cmp_double);
+		printf("BENCH-COPY %ld %.0f\n", size, t[REPS / 2] * 1e9 / calls);
+	}
+	close(fd);
+	unlink(path);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -448,6 +485,7 @@ int main(int argc, char **argv)
 	/* MQ_PEEK_BENCH_ANATOMY=1: only the breakdown of one peek (for quick experiments) */
 	if (getenv("MQ_PEEK_BENCH_ANATOMY")) {
 		anatomy();
+		copy_floor();
 		printf("BENCH-DONE\n");
 		return 0;
 	}
@@ -532,6 +570,7 @@ int main(int argc, char **argv)
 		msgsize_cell(64);
 		msgsize_cell(8 << 20);
 	}
+	copy_floor();
 	printf("BENCH-DONE\n");
 	return 0;
 }
