@@ -39,27 +39,56 @@
 #define DATALEN_MSG	(PAGE_SZ - 48)
 #define DATALEN_SEG	(PAGE_SZ - 8)
 
-static inline int mq_write_limit(const char *name, long value)
+/*
+ * The number in the file at @path (a sysctl, a debugfs value), or -1 if it
+ * cannot be read; and writing one there, returning 0 or -1.
+ */
+static inline long long mq_peek_read_num(const char *path)
 {
-	char path[64];
-	long cur = -1;
-	FILE *f;
-	int ret;
+	long long v = -1;
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", name);
-	f = fopen(path, "r");
 	if (f) {
-		if (fscanf(f, "%ld", &cur) != 1)
-			cur = -1;
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -1;
 		fclose(f);
 	}
-	if (cur >= value)
-		return 0;
-	f = fopen(path, "w");
+	return v;
+}
+
+static inline int mq_peek_write_num(const char *path, long long value)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
 	if (!f)
 		return -1;
-	ret = fprintf(f, "%ld\n", value) < 0;
+	ret = fprintf(f, "%lld\n", value) < 0;
 	return fclose(f) || ret ? -1 : 0;
+}
+
+/* /proc/sys/fs/mqueue/@name (msg_max, msgsize_max, queues_max, ...). */
+static inline long long mq_sysctl_get(const char *name)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", name);
+	return mq_peek_read_num(path);
+}
+
+static inline int mq_sysctl_set(const char *name, long long value)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", name);
+	return mq_peek_write_num(path, value);
+}
+
+static inline int mq_write_limit(const char *name, long value)
+{
+	if (mq_sysctl_get(name) >= value)
+		return 0;
+	return mq_sysctl_set(name, value);
 }
 
 /*
@@ -133,31 +162,17 @@ static inline uint64_t rnd(uint64_t *state)
 static inline long long mq_peek_debugfs_get(const char *name)
 {
 	char path[128];
-	long long v = -1;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/mq_peek/%s", name);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
+	return mq_peek_read_num(path);
 }
 
 static inline int mq_peek_debugfs_set(const char *name, long long value)
 {
 	char path[128];
-	FILE *f;
-	int ret;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/mq_peek/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%lld\n", value) < 0;
-	return fclose(f) || ret ? -1 : 0;
+	return mq_peek_write_num(path, value);
 }
 
 /*

@@ -140,44 +140,15 @@ static int tool_as(uid_t uid, rlim_t rl, char *out, size_t outlen, ...)
 #define tool(out, ...) tool_as(0, 0, out, sizeof(out), __VA_ARGS__, NULL)
 #define nobody(rl, out, ...) tool_as(NOBODY, rl, out, sizeof(out), __VA_ARGS__, NULL)
 
-static long sysctl_get(const char *name)
-{
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", name);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-static void sysctl_set(const char *name, long v)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", name);
-	f = fopen(path, "w");
-	if (f) {
-		fprintf(f, "%ld\n", v);
-		fclose(f);
-	}
-}
-
 /*
  * The kernel's default limits, which the tests run as uid 65534 are written
  * against (other test binaries raise them).
  */
 static void default_limits(void)
 {
-	sysctl_set("msg_max", 10);
-	sysctl_set("msgsize_max", 8192);
-	sysctl_set("queues_max", 256);
+	mq_sysctl_set("msg_max", 10);
+	mq_sysctl_set("msgsize_max", 8192);
+	mq_sysctl_set("queues_max", 256);
 }
 
 static mqd_t fill(void)
@@ -188,7 +159,7 @@ static mqd_t fill(void)
 	mqd_t q;
 
 	setrlimit(RLIMIT_MSGQUEUE, &rl);
-	sysctl_set("msgsize_max", 1 << 20);
+	mq_sysctl_set("msgsize_max", 1 << 20);
 	mq_unlink(QN);
 	q = mq_open(QN, O_RDWR | O_CREAT, 0640, &a);
 	for (int i = 0; q >= 0 && i < NMSG; i++) {
@@ -709,12 +680,12 @@ TEST(force_keeps_old_on_bad_priority)
 /* As nobody: msgsize above msgsize_max, and root may (CAP_SYS_RESOURCE). */
 TEST(force_keeps_old_over_msgsize_max)
 {
-	long saved = sysctl_get("msgsize_max");
+	long saved = mq_sysctl_get("msgsize_max");
 	struct qstate before, after;
 	char out[4096];
 
 	default_limits();
-	sysctl_set("msgsize_max", 8192);
+	mq_sysctl_set("msgsize_max", 8192);
 	ASSERT_EQ(0, old_queue_as(NOBODY, QN, 8, 64, 5));
 	ASSERT_EQ(0, capture(QN, &before));
 	ASSERT_EQ(0, write_v1("/tmp/big.img", QN, 8, 16384, 0600, NOBODY, NOBODY, 3, prios3));
@@ -735,7 +706,7 @@ TEST(force_keeps_old_over_msgsize_max)
 	ASSERT_EQ(0, capture(QN, &after));
 	EXPECT_EQ(16384, after.msgsize);
 	mq_unlink(QN);
-	sysctl_set("msgsize_max", saved);
+	mq_sysctl_set("msgsize_max", saved);
 }
 
 /*
@@ -744,7 +715,7 @@ TEST(force_keeps_old_over_msgsize_max)
  */
 TEST(force_keeps_old_at_queues_max)
 {
-	long saved = sysctl_get("queues_max");
+	long saved = mq_sysctl_get("queues_max");
 	struct qstate before, after;
 	char out[4096];
 	mqd_t held;
@@ -755,14 +726,14 @@ TEST(force_keeps_old_at_queues_max)
 	held = mq_open(QN, O_RDONLY);
 	ASSERT_LE(0, held);
 	ASSERT_EQ(0, write_v1("/tmp/q.img", QN, 8, 64, 0600, NOBODY, NOBODY, 3, prios3));
-	sysctl_set("queues_max", count_queues());
+	mq_sysctl_set("queues_max", count_queues());
 	EXPECT_EQ(X_LIMITS, nobody(0, out, "restore", "--force", "/tmp/q.img"));
 	EXPECT_NE(NULL, strstr(out, "queues_max")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "unchanged")) TH_LOG("%s", out);
 	ASSERT_EQ(0, capture(QN, &after));
 	EXPECT_SAME_QUEUE(before, after);
 	EXPECT_EQ(0, leftovers());
-	sysctl_set("queues_max", saved);
+	mq_sysctl_set("queues_max", saved);
 	mq_close(held);
 	mq_unlink(QN);
 }
@@ -1289,7 +1260,7 @@ TEST(send)
 TEST(restore_beyond_limits)
 {
 	char out[4096];
-	long saved = sysctl_get("msgsize_max");
+	long saved = mq_sysctl_get("msgsize_max");
 	mqd_t q = fill();
 
 	default_limits();
@@ -1298,12 +1269,12 @@ TEST(restore_beyond_limits)
 	ASSERT_EQ(0, run(TOOL " dump " QN " -o " IMG " 2>/dev/null; chmod 644 " IMG, NULL, 0));
 	mq_unlink(QN);
 	/* msgsize_max below the image's msgsize: a clear error naming the limit */
-	sysctl_set("msgsize_max", 8192);
+	mq_sysctl_set("msgsize_max", 8192);
 	EXPECT_EQ(X_LIMITS, nobody(0, out, "restore", IMG));
 	EXPECT_NE(NULL, strstr(out, "msgsize_max")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "msg_max")) TH_LOG("%s", out);	/* 14 > 10 too */
 	EXPECT_NE(0, access("/dev/mqueue" QN, F_OK));
-	sysctl_set("msgsize_max", saved);
+	mq_sysctl_set("msgsize_max", saved);
 	mq_unlink(QN);
 }
 
