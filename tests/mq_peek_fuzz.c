@@ -204,6 +204,25 @@ static char *pick_buf(struct env *e, int kind, size_t *writable)
 	}
 }
 
+/*
+ * Where a struct of @size bytes is placed for a kind @ak that faults: NULL, an
+ * unmapped page, a kernel address, or straddling into the PROT_NONE page (all
+ * but 1..@size-1 of its bytes readable).
+ */
+static void *faulting_place(struct env *e, int ak, size_t size)
+{
+	switch (ak) {
+	case A_NULL:
+		return NULL;
+	case A_NONE:
+		return e->none;
+	case A_KERNEL:
+		return (void *)KERNEL_ADDR;
+	default:
+		return e->edge + PAGE_SZ - (1 + rnd(&rs) % (size - 1));
+	}
+}
+
 FIXTURE(fuzz) {
 	struct env e;
 };
@@ -252,18 +271,6 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 			memcpy(e->attr, &want, asz);
 			uattr = e->attr;
 			break;
-		case A_NULL:
-			uattr = NULL;
-			attr_ok = 0;
-			break;
-		case A_NONE:
-			uattr = e->none;
-			attr_ok = 0;
-			break;
-		case A_KERNEL:
-			uattr = (void *)KERNEL_ADDR;
-			attr_ok = 0;
-			break;
 		case A_RO:
 			uattr = e->ro;
 			memcpy(&want, e->ro, asz);	/* its fixed content */
@@ -273,8 +280,8 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 			writable = GOOD_LEN;
 			prio_writable = 0;
 			break;
-		default:	/* all but 1..asz-1 bytes readable */
-			uattr = e->edge + PAGE_SZ - (1 + rnd(&rs) % (asz - 1));
+		default:
+			uattr = faulting_place(e, ak, asz);
 			attr_ok = 0;
 			break;
 		}
@@ -479,18 +486,6 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 			memcpy(ba, &want, bsz);
 			ub = ba;
 			break;
-		case A_NULL:
-			ub = NULL;
-			attr_ok = 0;
-			break;
-		case A_NONE:
-			ub = e->none;
-			attr_ok = 0;
-			break;
-		case A_KERNEL:
-			ub = (void *)KERNEL_ADDR;
-			attr_ok = 0;
-			break;
 		case A_RO:
 			ub = rob;
 			want = *rob;
@@ -499,7 +494,7 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 			out_writable = 0;
 			break;
 		default:
-			ub = e->edge + PAGE_SZ - (1 + rnd(&rs) % (bsz - 1));
+			ub = faulting_place(e, ak, bsz);
 			attr_ok = 0;
 			break;
 		}
