@@ -154,22 +154,21 @@ mod tests {
         rlimit: Some(819200),
         privileged: false,
     };
+    /// The same limits for a caller with CAP_SYS_RESOURCE.
+    const PRIVILEGED: Limits = Limits {
+        privileged: true,
+        ..USER
+    };
+    /// ... and no RLIMIT_MSGQUEUE.
+    const ROOT: Limits = Limits {
+        rlimit: None,
+        ..PRIVILEGED
+    };
 
     #[test]
     fn sample_fits_a_privileged_user_only() {
         let img = sample(); // msgsize 9000
-        assert_eq!(
-            check(
-                &img,
-                10,
-                9000,
-                &Limits {
-                    privileged: true,
-                    ..USER
-                }
-            ),
-            vec![]
-        );
+        assert_eq!(check(&img, 10, 9000, &PRIVILEGED), vec![]);
         let p = check(&img, 10, 9000, &USER);
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(matches!(&p[0], Problem::Limit(s) if s.contains("msgsize_max (8192)")));
@@ -179,29 +178,12 @@ mod tests {
     fn priority_must_be_below_mq_prio_max() {
         let mut img = sample();
         img.messages[1].prio = 32768;
-        let p = check(
-            &img,
-            10,
-            9000,
-            &Limits {
-                privileged: true,
-                ..USER
-            },
-        );
+        let p = check(&img, 10, 9000, &PRIVILEGED);
         assert!(
             matches!(&p[..], [Problem::Range(s)] if s.contains("message 1 has priority 32768"))
         );
         img.messages[1].prio = 32767;
-        assert!(check(
-            &img,
-            10,
-            9000,
-            &Limits {
-                privileged: true,
-                ..USER
-            }
-        )
-        .is_empty());
+        assert!(check(&img, 10, 9000, &PRIVILEGED).is_empty());
     }
 
     #[test]
@@ -210,32 +192,22 @@ mod tests {
             messages: vec![],
             ..sample()
         };
-        let root = Limits {
-            privileged: true,
-            rlimit: None,
-            ..USER
-        };
-        assert!(check(&img, HARD_MSGMAX, HARD_MSGSIZEMAX, &root).is_empty());
+        assert!(check(&img, HARD_MSGMAX, HARD_MSGSIZEMAX, &ROOT).is_empty());
         assert!(matches!(
-            &check(&img, HARD_MSGMAX + 1, 1, &root)[..],
+            &check(&img, HARD_MSGMAX + 1, 1, &ROOT)[..],
             [Problem::Range(_)]
         ));
         assert!(matches!(
-            &check(&img, 1, HARD_MSGSIZEMAX + 1, &root)[..],
+            &check(&img, 1, HARD_MSGSIZEMAX + 1, &ROOT)[..],
             [Problem::Range(_)]
         ));
-        assert!(matches!(&check(&img, 0, 1, &root)[..], [Problem::Range(_)]));
+        assert!(matches!(&check(&img, 0, 1, &ROOT)[..], [Problem::Range(_)]));
     }
 
     #[test]
     fn overrides_must_still_hold_the_messages() {
         let img = sample(); // 3 messages, the largest 9000 bytes
-        let root = Limits {
-            privileged: true,
-            rlimit: None,
-            ..USER
-        };
-        let p = check(&img, 2, 8999, &root);
+        let p = check(&img, 2, 8999, &ROOT);
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(p[0]
             .to_string()
