@@ -3,7 +3,7 @@
 #
 # build-kernel.sh [debug|release|nodebugfs] - build the mq-peek dev kernel into the cache.
 #
-# Debian's 6.12 source + kernel/patches/series + kernel/configs/{base,PROFILE}.config,
+# Debian's 6.12 source + kernel/patches/series + kernel/configs/{base,criu,PROFILE}.config,
 # built with clang-14 (KASAN together with RUST needs an LLVM build) and Debian's rustc.
 # A later fragment overrides an earlier one.  A fragment may name the make targets of its
 # profile on a line "# mq-peek-targets: TARGET..." (default: all): the nodebugfs profile
@@ -33,7 +33,10 @@ PROFILE=${1:-$PROFILE}
 
 SRC=$CACHE/src
 KB=$CACHE/build-$PROFILE
-FRAGS=("$TOP/kernel/configs/base.config" "$TOP/kernel/configs/$PROFILE.config")
+# criu.config: what CRIU needs (tests/criu/), in both profiles, so make bench-criu times
+# the same kernel make check tests.
+FRAGS=("$TOP/kernel/configs/base.config" "$TOP/kernel/configs/criu.config"
+	"$TOP/kernel/configs/$PROFILE.config")
 "$(dirname "$0")/setup.sh" >&2
 mapfile -t SERIES < <(grep -v '^\s*\(#\|$\)' "$TOP/kernel/patches/series")
 # only_selftests PATCH: true if every file the patch touches is under tools/testing/.

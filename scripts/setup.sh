@@ -5,7 +5,7 @@
 #
 # Debian packages (the 6.12 kernel source, a matching rustc/core-source pair, clang-14 for
 # KASAN+Rust builds, QEMU, busybox-static, gcc-multilib for -m32 tests, mandoc and man to
-# check the man page) and bindgen-cli from
+# check the man page, CRIU's build dependencies for scripts/build-criu.sh) and bindgen-cli from
 # crates.io at a pinned version.  Prints what it installs; does nothing when all is present.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -18,6 +18,9 @@ PKGS=(
 	"rust-web-clippy=$RPKG" libclang-dev clang-14 lld-14 llvm-14
 	qemu-system-x86 busybox-static
 	mandoc man-db
+	libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
+	python3-protobuf libnl-3-dev libnl-route-3-dev libnet1-dev libcap-dev pkg-config
+	libbsd-dev libgnutls28-dev libnftables-dev libaio-dev uuid-dev git
 )
 
 missing=()
