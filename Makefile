@@ -58,7 +58,7 @@ TEST_FILES := tests/run-in-vm.sh $(shell bash scripts/env.sh MQPEEK)
 TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT)/mqueue -I$(KSFT) -pthread
 TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h
 
-.PHONY: all modules kernel setup tests examples tool check run bench lint man-lint clean \
+.PHONY: all modules kernel setup tests examples tool check run bench bench-c-peer lint man-lint clean \
 	selftest-patch modules_install rust-analyzer print-test-env
 
 all: modules
@@ -160,6 +160,16 @@ check:
 $(OUT)/bench/mq_peek_bench: bench/mq_peek_bench.c include/mq_peek.h
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -Wall -Iinclude -o $@ $<
+
+# The bench's C peer (bench/c-peer/): the RFC's algorithm as a provider of the same hook,
+# an out-of-tree module built like mq_peek.ko (a directory of its own, the same KMAKE)
+# against the release kernel only.  Not shipped, not loaded by make check.
+BENCH_KDIR := $(MQ_PEEK_CACHE)/build-release
+bench-c-peer:
+	@mkdir -p $(OUT)/bench/c-peer
+	rsync -rc --delete --include=/Kbuild --include='/*.c' --exclude='*' bench/c-peer/ \
+		$(OUT)/bench/c-peer/
+	$(MAKE) -C $(BENCH_KDIR) M=$(abspath $(OUT)/bench/c-peer) $(KMAKE) W=1 modules
 
 bench:
 	scripts/bench.sh
