@@ -150,9 +150,16 @@ $(OUT)/examples/%: examples/%.c include/mq_peek.h
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -Wall -Iinclude -o $@ $<
 
-# The mqpeek tool, a static binary (tools/mqpeek/.cargo/config.toml).
-tool:
+# The mqpeek tool: tool-host is a plain `cargo build --release` for the host
+# (tools/mqpeek/target/release/mqpeek, what tool-install installs); tool-static is the
+# static x86_64 binary the test VM runs (`cargo static`, tools/mqpeek/.cargo/config.toml;
+# tools/mqpeek/target/x86_64-unknown-linux-gnu/release/mqpeek).  `make tool` builds both.
+.PHONY: tool-host tool-static
+tool: tool-host tool-static
+tool-host:
 	cd tools/mqpeek && cargo build --release --locked
+tool-static:
+	cd tools/mqpeek && cargo static
 
 check:
 	@scripts/check.sh
@@ -195,9 +202,9 @@ clean:
 # ---- the mqpeek tool: install it (binary, man page, shell completions under
 # $(DESTDIR)$(PREFIX)), and run the README's mqpeek session in the test VM.
 PREFIX ?= /usr/local
-MQPEEK_BIN := tools/mqpeek/target/x86_64-unknown-linux-gnu/release/mqpeek
+MQPEEK_BIN := tools/mqpeek/target/release/mqpeek
 .PHONY: tool-install demo-tool
-tool-install: tool
+tool-install: tool-host
 	install -D -m 0755 $(MQPEEK_BIN) $(DESTDIR)$(PREFIX)/bin/mqpeek
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \

@@ -8,7 +8,7 @@
 set -e
 if [ "$1" != --guest ]; then
 	top=$(cd "$(dirname "$0")/../.." && pwd)
-	make -s -C "$top" tool
+	make -s -C "$top" tool-static
 	exec "$top/scripts/vm" --quiet --output "$top/build/demo-tool.out" \
 		--add "$top/tools/mqpeek/target/x86_64-unknown-linux-gnu/release/mqpeek" \
 		--add "$top/tools/mqpeek/demo.sh" -- demo.sh --guest
