@@ -112,7 +112,7 @@ pub struct ShowArgs {
     pub name: String,
     /// Index of the first message to show, in receive order (0 = what mq_receive returns next)
     #[arg(long, default_value_t = 0, value_name = "N")]
-    pub offset: u32,
+    pub offset: u64,
     /// Show at most N messages
     #[arg(long, value_name = "N")]
     pub count: Option<usize>,

@@ -171,7 +171,7 @@ fn show(a: &cli::ShowArgs) -> Res<()> {
         snap.attr.curmsgs, snap.attr.maxmsg, snap.attr.msgsize
     );
     let mut o = io::BufWriter::new(io::stdout().lock());
-    v.write(&mut o, Some(&header), u64::from(snap.first), &snap.messages)
+    v.write(&mut o, Some(&header), snap.first, &snap.messages)
         .and_then(|_| o.flush())
         .map_err(out)
 }
