@@ -43,7 +43,7 @@ pub enum Cmd {
     Show(ShowArgs),
     /// Write an image of a queue: attributes, mode, owner, notification state, messages
     Dump(DumpArgs),
-    /// Re-create a queue from an image; never loses an existing queue
+    /// Re-create a queue from an image; --force replaces one, never losing it
     #[command(long_about = RESTORE_LONG)]
     Restore(RestoreArgs),
     /// Print an image without restoring it
@@ -134,10 +134,14 @@ pub struct ShowArgs {
 pub struct DumpArgs {
     /// The queue, /NAME (the leading / may be left out)
     pub name: String,
-    /// The image file to write ("-" writes to standard output); created 0600, or with the
-    /// queue's own permissions if they are stricter, and renamed into place when complete
+    /// The image file to write ("-" writes to standard output): mode 0600, owned by the
+    /// caller, written whole and synced before it appears under its name; an existing
+    /// FILE (or symlink) is not replaced without --force
     #[arg(short, long, value_name = "FILE")]
     pub output: String,
+    /// Replace FILE if it exists (a symlink is replaced itself, not what it points to)
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -160,9 +164,17 @@ pub struct RestoreArgs {
     /// Create the queue with this mq_msgsize instead of the image's
     #[arg(long, value_name = "BYTES")]
     pub msgsize: Option<i64>,
-    /// Only check that the image can be restored; change nothing
+    /// Check that the image can be restored, by building it under a temporary name and
+    /// removing it; the queue under the name is not touched
     #[arg(long)]
     pub dry_run: bool,
+    /// Where --force saves the existing queue before replacing it, and where interrupted
+    /// runs are looked for (default: $MQPEEK_BACKUP_DIR, else /var/tmp, else $TMPDIR)
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<String>,
+    /// Keep the backup of the replaced queue after a successful --force
+    #[arg(long)]
+    pub keep_backup: bool,
 }
 
 fn octal(s: &str) -> Result<u32, String> {

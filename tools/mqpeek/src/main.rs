@@ -4,14 +4,17 @@
 //! Reads queues with fcntl(F_MQ_PEEK_BATCH) or fcntl(F_MQ_PEEK) (mq_peek.ko).
 
 mod cli;
+mod crash;
 mod docs;
 mod error;
 mod image;
 mod limits;
 mod mq;
+mod names;
 mod ns;
 mod peek;
 mod restore;
+mod safefile;
 mod table;
 mod view;
 
@@ -182,26 +185,6 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Writes `bytes` to `path` through an unpredictable temporary file in the same directory
-/// (O_EXCL, 0600), with permissions `mode`, synced, then renamed into place.
-fn write_image(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut t = tempfile::Builder::new()
-        .prefix(".mqpeek-")
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)?;
-    t.write_all(bytes)?;
-    t.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    t.as_file().sync_all()?;
-    t.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()
-}
-
 fn dump(a: &cli::DumpArgs) -> Res<()> {
     let name = restore::qname(&a.name);
     let to_stdout = a.output == "-";
@@ -241,9 +224,26 @@ fn dump(a: &cli::DumpArgs) -> Res<()> {
         o.write_all(&bytes).and_then(|_| o.flush()).map_err(out)?;
         "standard output".to_string()
     } else {
-        // Never more readable than the queue, and never by others.
-        let mode = 0o600 & img.mode;
-        write_image(Path::new(&a.output), &bytes, mode).map_err(|e| Fail::io(&a.output, e))?;
+        // 0600 and the caller's, whatever the queue's mode (which is in the image).
+        let p = Path::new(&a.output);
+        let r = if a.force {
+            safefile::replace(p, &bytes)
+        } else {
+            safefile::create_new(p, &bytes)
+        };
+        r.map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                Fail::new(
+                    Code::Exists,
+                    format!(
+                        "{}: exists: not overwriting it (use --force to replace it)",
+                        a.output
+                    ),
+                )
+            } else {
+                Fail::io(&a.output, e)
+            }
+        })?;
         a.output.clone()
     };
     note(&format!(
@@ -415,6 +415,8 @@ fn run(cli: Cli) -> Res<()> {
             maxmsg: a.maxmsg,
             msgsize: a.msgsize,
             dry_run: a.dry_run,
+            backup_dir: a.backup_dir,
+            keep_backup: a.keep_backup,
         }),
         Cmd::Inspect(a) => inspect(&a),
         Cmd::Send(a) => send(&a),
