@@ -197,15 +197,16 @@ pub struct SendArgs {
     /// Create the queue if it does not exist
     #[arg(long)]
     pub create: bool,
-    /// With --create: the queue's mq_maxmsg
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub maxmsg: i64,
-    /// With --create: the queue's mq_msgsize
-    #[arg(long, default_value_t = 8192, value_name = "BYTES")]
-    pub msgsize: i64,
-    /// With --create: the queue's permissions, in octal
-    #[arg(long, default_value = "600", value_parser = octal, value_name = "MODE")]
-    pub mode: u32,
+    /// With --create: the queue's mq_maxmsg (default 10); an existing queue must have it
+    #[arg(long, value_name = "N")]
+    pub maxmsg: Option<i64>,
+    /// With --create: the queue's mq_msgsize (default 8192); an existing queue must have it
+    #[arg(long, value_name = "BYTES")]
+    pub msgsize: Option<i64>,
+    /// With --create: the queue's permissions, in octal (default 600); an existing queue
+    /// must have them
+    #[arg(long, value_parser = octal, value_name = "MODE")]
+    pub mode: Option<u32>,
 }
 
 #[derive(Args, Debug)]

@@ -4,8 +4,11 @@
 //!
 //! `MQPEEK_KILL_AT_STEP=K` makes mqpeek raise SIGKILL on itself right after step K (1 for
 //! the first), so a test can stop `restore` after every step in turn, deterministically,
-//! and check that no data was lost.  `MQPEEK_TRACE_STEPS=1` prints each step on standard
-//! error as it completes.  Neither changes anything else.
+//! and check that no data was lost.  `MQPEEK_STOP_AT_STEP=WHAT` raises SIGSTOP after the
+//! first step described as WHAT (the text `MQPEEK_TRACE_STEPS=1` prints), so a test can
+//! act at that point (re-create the queue, say) and then let the process continue.
+//! `MQPEEK_TRACE_STEPS=1` prints each step on standard error as it completes.  None of
+//! them changes anything else.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -34,5 +37,11 @@ pub fn step(what: &str) {
     }
     if kill_at() == Some(n) {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+    static STOPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if std::env::var("MQPEEK_STOP_AT_STEP").is_ok_and(|w| w == what)
+        && !STOPPED.swap(true, Ordering::SeqCst)
+    {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
     }
 }

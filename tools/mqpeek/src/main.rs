@@ -152,7 +152,7 @@ fn list(a: &cli::ListArgs, private: bool) -> Res<()> {
 }
 
 fn show(a: &cli::ShowArgs) -> Res<()> {
-    let name = restore::qname(&a.name);
+    let name = restore::arg_name(&a.name)?;
     let q = open_ro(&name)?;
     let r = reader(&q, &name)?;
     let snap = r.snapshot(
@@ -186,7 +186,7 @@ fn now_secs() -> u64 {
 }
 
 fn dump(a: &cli::DumpArgs) -> Res<()> {
-    let name = restore::qname(&a.name);
+    let name = restore::arg_name(&a.name)?;
     let to_stdout = a.output == "-";
     if to_stdout && io::stdout().is_terminal() {
         return Err(Fail::new(
@@ -350,11 +350,22 @@ fn inspect(a: &cli::InspectArgs) -> Res<()> {
 }
 
 fn send(a: &cli::SendArgs) -> Res<()> {
-    let name = restore::qname(&a.name);
+    let name = restore::arg_name(&a.name)?;
+    if !a.create && (a.maxmsg.is_some() || a.msgsize.is_some() || a.mode.is_some()) {
+        return Err(Fail::new(
+            Code::Usage,
+            "--maxmsg, --msgsize and --mode go with --create",
+        ));
+    }
+    let (maxmsg, msgsize, mode) = (
+        a.maxmsg.unwrap_or(10),
+        a.msgsize.unwrap_or(8192),
+        a.mode.unwrap_or(0o600),
+    );
     let created = if a.create {
-        match Queue::create(&name, 0o600, a.maxmsg, a.msgsize) {
+        match Queue::create(&name, 0o600, maxmsg, msgsize) {
             Ok(q) => {
-                q.fchmod(a.mode).map_err(|e| Fail::queue(&name, e))?;
+                q.fchmod(mode).map_err(|e| Fail::queue(&name, e))?;
                 Some(q)
             }
             Err(Errno::EEXIST) => None,
@@ -362,8 +373,8 @@ fn send(a: &cli::SendArgs) -> Res<()> {
                 return Err(Fail::new(
                     Code::Limits,
                     format!(
-                        "{name}: cannot create a queue of maxmsg {} and msgsize {} (see /proc/sys/fs/mqueue)",
-                        a.maxmsg, a.msgsize
+                        "{name}: cannot create a queue of maxmsg {maxmsg} and msgsize {msgsize} \
+                         (see /proc/sys/fs/mqueue)"
                     ),
                 ))
             }
@@ -376,18 +387,45 @@ fn send(a: &cli::SendArgs) -> Res<()> {
         Some(q) => q,
         None => Queue::open_write(&name).map_err(|e| Fail::queue(&name, e))?,
     };
-    for m in &a.messages {
-        q.send(m.as_bytes(), a.prio).map_err(|e| match e {
-            Errno::EAGAIN => Fail::new(Code::Limits, format!("{name}: the queue is full")),
-            Errno::EMSGSIZE => Fail::new(
-                Code::Limits,
-                format!("{name}: a message of {} bytes is over mq_msgsize", m.len()),
-            ),
-            Errno::EINVAL => Fail::new(
-                Code::Usage,
-                format!("{name}: priority {} is not below 32768", a.prio),
-            ),
-            e => Fail::queue(&name, e),
+    if a.create {
+        // It existed: the attributes asked for must be its own, not silently ignored.
+        let at = q.attr().map_err(|e| Fail::queue(&name, e))?;
+        let st = q.stat().map_err(|e| Fail::queue(&name, e))?;
+        let mut diff = Vec::new();
+        if a.maxmsg.is_some_and(|m| m != at.maxmsg) {
+            diff.push(format!("maxmsg {} (not {maxmsg})", at.maxmsg));
+        }
+        if a.msgsize.is_some_and(|m| m != at.msgsize) {
+            diff.push(format!("msgsize {} (not {msgsize})", at.msgsize));
+        }
+        if a.mode.is_some_and(|m| m != st.st_mode & 0o777) {
+            diff.push(format!("mode {:04o} (not {mode:04o})", st.st_mode & 0o777));
+        }
+        if !diff.is_empty() {
+            return Err(Fail::new(
+                Code::Exists,
+                format!("{name} exists with {}; nothing was sent", diff.join(", ")),
+            ));
+        }
+    }
+    for (i, m) in a.messages.iter().enumerate() {
+        q.send(m.as_bytes(), a.prio).map_err(|e| {
+            let f = match e {
+                Errno::EAGAIN => Fail::new(Code::Limits, format!("{name}: the queue is full")),
+                Errno::EMSGSIZE => Fail::new(
+                    Code::Limits,
+                    format!("{name}: a message of {} bytes is over mq_msgsize", m.len()),
+                ),
+                Errno::EINVAL => Fail::new(
+                    Code::Usage,
+                    format!("{name}: priority {} is not below 32768", a.prio),
+                ),
+                e => Fail::queue(&name, e),
+            };
+            Fail::new(
+                f.code,
+                format!("{}; {i} of {} messages were sent", f.msg, a.messages.len()),
+            )
         })?;
     }
     Ok(())
@@ -422,8 +460,9 @@ fn run(cli: Cli) -> Res<()> {
         Cmd::Send(a) => send(&a),
         Cmd::Completions { shell } => {
             let mut o = io::stdout().lock();
-            docs::completions(shell, &mut o);
-            o.flush().map_err(out)
+            docs::completions(shell, &mut o)
+                .and_then(|_| o.flush())
+                .map_err(out)
         }
         Cmd::GenMan => {
             let mut o = io::stdout().lock();
@@ -432,23 +471,48 @@ fn run(cli: Cli) -> Res<()> {
     }
 }
 
+/// clap's own output (--help, --version, usage errors), written with its errors checked:
+/// a failed write is a failure, EPIPE the quiet SIGPIPE exit.
+fn clap_exit(e: clap::Error) -> ExitCode {
+    let text = e.render().to_string();
+    let code = e.exit_code();
+    let w = if e.use_stderr() {
+        let mut o = io::stderr().lock();
+        o.write_all(text.as_bytes()).and_then(|_| o.flush())
+    } else {
+        let mut o = io::stdout().lock();
+        o.write_all(text.as_bytes()).and_then(|_| o.flush())
+    };
+    match w {
+        Ok(()) => ExitCode::from(code as u8),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => sigpipe(),
+        Err(_) if code == 0 => ExitCode::from(Code::Failure as u8),
+        Err(_) => ExitCode::from(code as u8),
+    }
+}
+
+/// Ends as cat or ls would when the reader of standard output went away: by SIGPIPE,
+/// quietly.  (Rust ignores SIGPIPE; only now is it safe to die of it.)
+fn sigpipe() -> ExitCode {
+    // SAFETY: restoring the default action of a signal has no preconditions.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    };
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGPIPE);
+    ExitCode::from(128 + 13)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return clap_exit(e),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(f) if f.broken_pipe => {
-            // The reader of standard output went away: end as cat or ls would, by
-            // SIGPIPE, quietly.  (Rust ignores SIGPIPE; only now is it safe to die of it.)
-            // SAFETY: restoring the default action of a signal has no preconditions.
-            let _ = unsafe {
-                nix::sys::signal::signal(
-                    nix::sys::signal::Signal::SIGPIPE,
-                    nix::sys::signal::SigHandler::SigDfl,
-                )
-            };
-            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGPIPE);
-            ExitCode::from(128 + 13)
-        }
+        Err(f) if f.broken_pipe => sigpipe(),
         Err(f) => {
             note(&f.msg);
             ExitCode::from(f.code as u8)

@@ -59,6 +59,13 @@ pub struct Opts {
     pub keep_backup: bool,
 }
 
+/// The queue named on the command line, with its leading '/', checked.
+pub fn arg_name(name: &str) -> Res<String> {
+    let n = qname(name);
+    check_name(&n)?;
+    Ok(n)
+}
+
 pub fn qname(name: &str) -> String {
     if name.starts_with('/') {
         name.to_string()
@@ -67,12 +74,16 @@ pub fn qname(name: &str) -> String {
     }
 }
 
-fn check_name(name: &str) -> Res<()> {
+pub fn check_name(name: &str) -> Res<()> {
     // NAME_MAX (255) bounds the name without its slash.
     if name.len() < 2 || name[1..].contains('/') || name.len() - 1 > 255 {
         return Err(Fail::new(
             Code::Usage,
-            format!("{name}: a queue name is /NAME, at most 255 bytes, no other '/'"),
+            format!(
+                "{}: not a queue name: a queue name is /NAME, at most 255 bytes, with no \
+                 other '/'",
+                crate::names::escape(name.as_bytes())
+            ),
         ));
     }
     Ok(())
@@ -607,7 +618,7 @@ pub fn restore(o: &Opts) -> Res<()> {
         trial(&name, &target, old.is_some())?;
         crate::note(&format!(
             "{name}: {src} can be restored ({} messages, maxmsg {maxmsg}, msgsize {msgsize}{}); \
-             a temporary queue was built and removed, nothing else was changed",
+             built and removed under a temporary name: nothing was changed",
             img.messages.len(),
             if old.is_some() {
                 ", replacing the existing queue"
