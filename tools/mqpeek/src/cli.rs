@@ -50,6 +50,12 @@ pub enum Cmd {
     Inspect(InspectArgs),
     /// Send messages to a queue (to try things out), creating it with --create
     Send(SendArgs),
+    /// Remove queues, as ipcrm --posix-mqueue does
+    Rm {
+        /// The queues, /NAME (the leading / may be left out; any bytes but '/')
+        #[arg(required = true, value_name = "NAME", value_parser = clap::value_parser!(std::ffi::OsString))]
+        names: Vec<std::ffi::OsString>,
+    },
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -81,29 +87,58 @@ pub enum TimeFormat {
     Iso,
 }
 
+/// The options of util-linux 2.41's `lsipc` that apply to POSIX queues, with its letters.
 #[derive(Args, Debug)]
 pub struct ListArgs {
-    /// Use JSON output format, as lsipc -J: {"posix-messages": [...]}, every value a string
-    #[arg(short = 'J', long, conflicts_with = "raw")]
+    /// Print USEDBYTES (and, with -g, sizes) in bytes rather than in human-readable form
+    #[arg(short = 'b', long)]
+    pub bytes: bool,
+    /// Show creator and owner (adds CUID and CGID)
+    #[arg(short = 'c', long, conflicts_with_all = ["output", "time"])]
+    pub creator: bool,
+    /// Display in an export-able output format (NAME="value" ...)
+    #[arg(short = 'e', long, group = "format")]
+    pub export: bool,
+    /// Show the system-wide limits of POSIX queues and their use
+    #[arg(short = 'g', long, conflicts_with = "name")]
+    pub global: bool,
+    /// Use the JSON output format: {"posix-messages": [...]}, every value a string
+    #[arg(short = 'J', long, group = "format")]
     pub json: bool,
+    /// Force list output format (with --name)
+    #[arg(short = 'l', long, group = "format")]
+    pub list: bool,
+    /// Show only the queue NAME (which must start with '/'), one field a line
+    #[arg(short = 'N', long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Display each piece of information on a new line
+    #[arg(short = 'n', long, group = "format")]
+    pub newline: bool,
     /// Don't print headings
-    #[arg(short = 'n', long)]
+    #[arg(long)]
     pub noheadings: bool,
-    /// Raw output: columns separated by one space, blanks and special characters escaped
-    #[arg(short = 'r', long)]
-    pub raw: bool,
+    /// Don't truncate output (accepted for lsipc's sake: mqpeek never truncates)
+    #[arg(long)]
+    pub notruncate: bool,
     /// Columns to print, comma-separated; +LIST appends to the default (see --help)
     #[arg(short = 'o', long, value_name = "LIST", long_help = COLUMNS_HELP)]
     pub output: Option<String>,
-    /// Print USEDBYTES in bytes rather than in human-readable form
-    #[arg(short = 'b', long)]
-    pub bytes: bool,
-    /// Print PERMS as an octal number
+    /// Print numeric permissions (PERMS column; lsipc 2.41 then leaves it empty for POSIX
+    /// queues, and so does mqpeek)
     #[arg(short = 'P', long)]
     pub numeric_perms: bool,
-    /// How to print MTIME
-    #[arg(long, value_enum, value_name = "FORMAT", default_value = "short")]
-    pub time_format: TimeFormat,
+    /// Display in raw mode: columns separated by one space, special characters escaped
+    #[arg(short = 'r', long, group = "format")]
+    pub raw: bool,
+    /// Show attach, detach and change times (POSIX queues have none: nothing is added)
+    #[arg(short = 't', long)]
+    pub time: bool,
+    /// Use column names usable as shell variables (USE% becomes USE_PCT)
+    #[arg(short = 'y', long)]
+    pub shell: bool,
+    /// Display dates in short, full or iso format (default: short; full with --name)
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub time_format: Option<TimeFormat>,
 }
 
 #[derive(Args, Debug)]
@@ -132,8 +167,18 @@ pub struct ShowArgs {
 
 #[derive(Args, Debug)]
 pub struct DumpArgs {
-    /// The queue, /NAME (the leading / may be left out)
-    pub name: String,
+    /// The queue, /NAME (the leading / may be left out); with --pid and --fd, the name
+    /// recorded in the image (default: the one the descriptor was opened with)
+    #[arg(required_unless_present = "pid")]
+    pub name: Option<String>,
+    /// Dump the queue that process PID has open as descriptor --fd, through
+    /// /proc/PID/fd/FD: a queue that was unlinked but is still open (what a checkpoint
+    /// tool needs).  Needs the right to ptrace PID (same user, or CAP_SYS_PTRACE)
+    #[arg(long, value_name = "PID", requires = "fd")]
+    pub pid: Option<u32>,
+    /// The descriptor of --pid
+    #[arg(long, value_name = "FD", requires = "pid")]
+    pub fd: Option<u32>,
     /// The image file to write ("-" writes to standard output): mode 0600, owned by the
     /// caller, written whole and synced before it appears under its name; an existing
     /// FILE (or symlink) is not replaced without --force
@@ -264,17 +309,36 @@ mod tests {
             "mqpeek",
             "list",
             "-J",
-            "-n",
+            "--noheadings",
             "-o",
             "+NOTIFY_PID",
             "-b",
             "-P",
+            "-y",
         ])
         .unwrap();
         let Cmd::List(l) = c.cmd else { panic!() };
-        assert!(l.json && l.noheadings && l.bytes && l.numeric_perms);
+        assert!(l.json && l.noheadings && l.bytes && l.numeric_perms && l.shell);
         assert_eq!(l.output.as_deref(), Some("+NOTIFY_PID"));
-        assert!(Cli::try_parse_from(["mqpeek", "list", "-J", "-r"]).is_err());
+        // lsipc's exclusive groups: J e l n r; N g; c o t.
+        for (a, b) in [
+            ("-J", "-r"),
+            ("-J", "-n"),
+            ("-e", "-l"),
+            ("-n", "-r"),
+            ("-g", "-N/q"),
+        ] {
+            let (b, v) = b.split_at(2);
+            let mut args = vec!["mqpeek", "list", a, b];
+            if !v.is_empty() {
+                args.push(v);
+            }
+            assert!(Cli::try_parse_from(&args).is_err(), "{a} {b}");
+        }
+        assert!(Cli::try_parse_from(["mqpeek", "list", "-c", "-o", "NAME"]).is_err());
+        let c = Cli::try_parse_from(["mqpeek", "list", "-n"]).unwrap();
+        let Cmd::List(l) = c.cmd else { panic!() };
+        assert!(l.newline && !l.noheadings, "-n is --newline, as in lsipc");
         let c = Cli::try_parse_from(["mqpeek", "--ipc-ns", "42", "list", "--raw"]).unwrap();
         assert_eq!(c.ipc_ns.as_deref(), Some("42"));
         let c = Cli::try_parse_from(["mqpeek", "show", "q", "--ipc-ns", "/proc/1/ns/ipc"]).unwrap();

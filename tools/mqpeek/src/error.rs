@@ -62,6 +62,12 @@ impl Fail {
         }
     }
 
+    /// The same failure, already reported: main prints nothing more.
+    pub fn quiet(mut self) -> Fail {
+        self.msg.clear();
+        self
+    }
+
     /// A failure of a call on queue `name`, classified by its errno.
     pub fn queue(name: &str, e: Errno) -> Fail {
         match e {

@@ -6,6 +6,7 @@ use nix::errno::Errno;
 use nix::mqueue::{self, MQ_OFlag, MqAttr, MqdT};
 use nix::sys::stat::{self, FileStat, Mode};
 use nix::unistd::{Gid, Uid};
+use nix::NixPath;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 /// `F_LINUX_SPECIFIC_BASE + 17` and `+ 18`, see include/mq_peek.h.
@@ -157,7 +158,7 @@ pub fn parse_status(s: &str) -> Option<Status> {
 
 impl Queue {
     /// Opens an existing queue for reading, without blocking.
-    pub fn open(name: &str) -> nix::Result<Queue> {
+    pub fn open<P: ?Sized + NixPath>(name: &P) -> nix::Result<Queue> {
         let f = MQ_OFlag::O_RDONLY | MQ_OFlag::O_NONBLOCK | MQ_OFlag::O_CLOEXEC;
         Ok(Queue {
             mqd: Some(mqueue::mq_open(name, f, Mode::empty(), None)?),
@@ -165,7 +166,7 @@ impl Queue {
     }
 
     /// Opens an existing queue for sending, without blocking.
-    pub fn open_write(name: &str) -> nix::Result<Queue> {
+    pub fn open_write<P: ?Sized + NixPath>(name: &P) -> nix::Result<Queue> {
         let f = MQ_OFlag::O_WRONLY | MQ_OFlag::O_NONBLOCK | MQ_OFlag::O_CLOEXEC;
         Ok(Queue {
             mqd: Some(mqueue::mq_open(name, f, Mode::empty(), None)?),
@@ -189,6 +190,15 @@ impl Queue {
                 Some(&a),
             )?),
         })
+    }
+
+    /// The queue open as `fd`, taken over (for /proc/PID/fd/N, which opens like a file).
+    pub fn from_fd(fd: std::os::fd::OwnedFd) -> Queue {
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        // SAFETY: `fd` is an open descriptor we own, handed over whole: the MqdT closes it.
+        Queue {
+            mqd: Some(unsafe { MqdT::from_raw_fd(fd.into_raw_fd()) }),
+        }
     }
 
     fn mqd(&self) -> &MqdT {
@@ -295,7 +305,7 @@ impl Drop for Queue {
     }
 }
 
-pub fn unlink(name: &str) -> nix::Result<()> {
+pub fn unlink<P: ?Sized + NixPath>(name: &P) -> nix::Result<()> {
     mqueue::mq_unlink(name)
 }
 

@@ -464,7 +464,7 @@ pub fn leftovers(dir: &Path) {
                 continue;
             }
             let name = Journal::read_name(&p).unwrap_or_else(|| "a queue".into());
-            let state = match Queue::open(&name) {
+            let state = match Queue::open(name.as_str()) {
                 Ok(q) if q.stat().is_ok_and(|s| s.st_mode & 0o777 == 0) => {
                     " (it has mode 0000: it may be half-built; restore it again)"
                 }
@@ -509,7 +509,7 @@ pub fn leftovers(dir: &Path) {
             let Some(pid) = safefile::pid_of(n, TEMP_PREFIX) else {
                 continue;
             };
-            if !safefile::alive(pid) && mq::unlink(&format!("/{n}")).is_ok() {
+            if !safefile::alive(pid) && mq::unlink(format!("/{n}").as_str()).is_ok() {
                 crate::note(&format!(
                     "/{n}: removed the temporary queue of an interrupted restore (process {pid})"
                 ));
@@ -577,7 +577,7 @@ pub fn restore(o: &Opts) -> Res<()> {
         nix::unistd::getegid().as_raw(),
     );
     let owner = (!o.no_owner && (img.uid, img.gid) != me).then_some((img.uid, img.gid));
-    let old = match Queue::open(&name) {
+    let old = match Queue::open(name.as_str()) {
         Ok(_) | Err(Errno::EACCES) if !o.force => {
             return Err(create_fail(&name, Errno::EEXIST, maxmsg, msgsize, false))
         }
