@@ -458,19 +458,19 @@ TEST(list_like_lsipc)
 	ASSERT_LE(0, q);
 	ASSERT_EQ(0, tool(out, "list"));
 	EXPECT_EQ((char *)out, strstr(out, "NAME ")) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, " PERMS OWNER MTIME USEDBYTES MSGS MAXMSG MSGSIZE\n"))
+	EXPECT_NE(NULL, strstr(out, " PERMS OWNER MTIME USEDBYTES MSGS\n"))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, QN " ")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "-rw-r-----"));
 	ASSERT_EQ(0, tool(out, "list", "-J", "-o", "NAME,MSGS,MAXMSG,PERMS", "-P"));
 	EXPECT_NE(NULL, strstr(out, "\"posix-messages\": [")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "\"name\": \"" QN "\",\n         \"msgs\": \"12\",\n"
-				    "         \"maxmsg\": \"14\",\n         \"perms\": \"0640\"\n"))
+				    "         \"maxmsg\": \"14\",\n         \"perms\": null\n"))
 		TH_LOG("%s", out);
-	ASSERT_EQ(0, tool(out, "list", "-n", "-r", "-o", "NAME,USEDBYTES,MSGS", "-b"));
+	ASSERT_EQ(0, tool(out, "list", "--noheadings", "-r", "-o", "NAME,USEDBYTES,MSGS", "-b"));
 	EXPECT_NE(NULL, strstr(out, QN " 65553 12\n")) TH_LOG("%s", out);
 	EXPECT_EQ(NULL, strstr(out, "NAME")) TH_LOG("%s", out);
-	ASSERT_EQ(0, tool(out, "list", "-o", "+NOTIFY_PID,SIGNO", "-n"));
+	ASSERT_EQ(0, tool(out, "list", "-o", "+NOTIFY_PID,SIGNO", "--noheadings"));
 	EXPECT_NE(NULL, strstr(out, " 0 0\n")) TH_LOG("%s", out);
 	EXPECT_EQ(X_USAGE, tool(out, "list", "-o", "NAME,KEY"));
 	EXPECT_NE(NULL, strstr(out, "unknown column: KEY")) TH_LOG("%s", out);
@@ -1026,7 +1026,7 @@ TEST(inspect_shows_notification_state)
 	EXPECT_NE(NULL, strstr(out, "\"version\": 2\n")) TH_LOG("%s", out);
 	/* list shows it too, and the registration is still armed after all this */
 	snprintf(want, sizeof(want), "%s %d %d\n", QN, SIGUSR1, getpid());
-	ASSERT_EQ(0, tool(out, "list", "-r", "-n", "-o", "NAME,SIGNO,NOTIFY_PID"));
+	ASSERT_EQ(0, tool(out, "list", "-r", "--noheadings", "-o", "NAME,SIGNO,NOTIFY_PID"));
 	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
 	EXPECT_EQ(-1, mq_notify(q, &sev));
 	EXPECT_EQ(EBUSY, errno);
@@ -1103,8 +1103,9 @@ TEST(ipc_namespace)
 	ASSERT_EQ(0, tool(out, "--ipc-ns", ns, "restore", "/tmp/ns.img", "--name", "/nsq_copy"))
 		TH_LOG("%s", out);
 	EXPECT_NE(0, access("/dev/mqueue/nsq_copy", F_OK));
-	ASSERT_EQ(0, tool(out, "--ipc-ns", pid_s, "list", "-n", "-r", "-o", "NAME,MSGS"));
-	EXPECT_NE(NULL, strstr(out, "/nsq 3\n/nsq_copy 3\n")) TH_LOG("%s", out);
+	ASSERT_EQ(0, tool(out, "--ipc-ns", pid_s, "list", "--noheadings", "-r", "-o", "NAME,MSGS"));
+	EXPECT_NE(NULL, strstr(out, "/nsq 3\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "/nsq_copy 3\n")) TH_LOG("%s", out);
 	EXPECT_EQ(X_USAGE, tool(out, "--ipc-ns", "/proc/self/status", "list"));
 	close(done[1]);
 	waitpid(child, &st, 0);
@@ -1647,6 +1648,96 @@ TEST(issue18_smaller_findings)
 	EXPECT_NE(NULL, strstr(out, "No such file or directory")) TH_LOG("%s", out);
 	EXPECT_EQ(X_FAIL, tool(out, "inspect", "/nonexistent.img"));
 	EXPECT_EQ(NULL, strstr(out, "os error")) TH_LOG("%s", out);
+	mq_unlink(QN);
+}
+
+/*
+ * Issue 18 items 4 and 6: names escaped as util-linux does and never dropped,
+ * JSON with their exact bytes, lsipc's -n/-e/-g/-N/-y, rm like ipcrm, and
+ * dump --pid --fd of a queue that is open but unlinked.
+ */
+TEST(lsipc_names_rm_and_open_unlinked)
+{
+	static const char esc[] = "/mqpeek_tool_\x1b[31mred\nx", bad[] = "/mqpeek_tool_\xff\xfe";
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 64 };
+	char out[16384], cmd[256];
+	struct qstate st;
+	mqd_t q1, q2, q3;
+	pid_t pid;
+	int p[2];
+
+	mq_unlink(esc);
+	mq_unlink(bad);
+	q1 = mq_open(esc, O_RDWR | O_CREAT, 0600, &a);
+	q2 = mq_open(bad, O_RDWR | O_CREAT, 0600, &a);
+	ASSERT_LE(0, q1);
+	ASSERT_LE(0, q2);
+	ASSERT_EQ(0, mq_send(q2, "b", 1, 0));
+	ASSERT_EQ(0, tool(out, "list", "-o", "NAME,MSGS"));
+	EXPECT_NE(NULL, strstr(out, "/mqpeek_tool_\\x1b[31mred\\x0ax ")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "/mqpeek_tool_\\xff\\xfe ")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strchr(out, '\x1b')) TH_LOG("a raw escape reached the output");
+	ASSERT_EQ(0, tool(out, "list", "-J", "-o", "NAME"));
+	EXPECT_NE(NULL, strstr(out, "\"/mqpeek_tool_\\u001b[31mred\\nx\"")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"/mqpeek_tool_\xff\xfe\"")) TH_LOG("%s", out);
+	ASSERT_EQ(0, tool(out, "list", "-e", "-o", "NAME,MSGS"));
+	EXPECT_NE(NULL, strstr(out, "NAME=\"/mqpeek_tool_\\xff\\xfe\" MSGS=\"1\"\n")) TH_LOG("%s", out);
+	ASSERT_EQ(0, tool(out, "list", "-n", "-y", "-o", "NAME,USEDBYTES"));
+	EXPECT_NE(NULL, strstr(out, "NAME=\"/mqpeek_tool_\\xff\\xfe\"\nUSEDBYTES=\"1B\"\n"))
+		TH_LOG("%s", out);
+	/* -N: lsipc's one-queue view; -g: the system-wide limits */
+	ASSERT_EQ(0, tool(out, "list", "-N", bad));
+	EXPECT_NE(NULL, strstr(out, "Name:                               /mqpeek_tool_\\xff\\xfe"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "Messages:                           1 ")) TH_LOG("%s", out);
+	EXPECT_EQ(X_NOQUEUE, tool(out, "list", "-N", "/mqpeek_tool_none"));
+	ASSERT_EQ(0, tool(out, "list", "-g"));
+	EXPECT_EQ((char *)out, strstr(out, "RESOURCE DESCRIPTION")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "MQUMNI   Number of POSIX message queues")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "MQUMNB   Number of messages in POSIX message queue")) TH_LOG("%s", out);
+	EXPECT_EQ(X_USAGE, tool(out, "list", "-g", "-N", bad));
+	/* rm, as ipcrm --posix-mqueue: every name tried, the first failure's status */
+	EXPECT_EQ(X_NOQUEUE, tool(out, "rm", "/mqpeek_tool_none", esc, bad));
+	EXPECT_NE(NULL, strstr(out, "failed to remove mqueue /mqpeek_tool_none")) TH_LOG("%s", out);
+	EXPECT_NE(0, access("/dev/mqueue/mqpeek_tool_\xff\xfe", F_OK));
+	EXPECT_EQ(-1, mq_unlink(esc));
+	/* dump --pid --fd: a queue open in another process, unlinked */
+	q3 = mq_open(QN, O_RDWR | O_CREAT, 0640, &a);
+	ASSERT_LE(0, q3);
+	ASSERT_EQ(0, mq_send(q3, "hidden", 6, 5));
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	if (pid == 0) {
+		char c;
+
+		close(p[1]);
+		read(p[0], &c, 1);	/* holds q3 until told */
+		_exit(0);
+	}
+	close(p[0]);
+	ASSERT_EQ(0, mq_unlink(QN));
+	snprintf(cmd, sizeof(cmd), "%d", pid);
+	{
+		char fd[16];
+
+		snprintf(fd, sizeof(fd), "%d", q3);
+		unlink("/tmp/pidfd.img");
+		EXPECT_EQ(0, tool(out, "dump", "--pid", cmd, "--fd", fd, "-o", "/tmp/pidfd.img"))
+			TH_LOG("%s", out);
+		EXPECT_EQ(X_USAGE, tool(out, "dump", "--pid", cmd, "--fd", "0", "-o", "/tmp/no.img"))
+			TH_LOG("%s", out);
+	}
+	close(p[1]);
+	waitpid(pid, NULL, 0);
+	mq_close(q3);
+	mq_close(q1);
+	mq_close(q2);
+	ASSERT_EQ(0, tool(out, "restore", "/tmp/pidfd.img")) TH_LOG("%s", out);
+	ASSERT_EQ(0, capture(QN, &st));
+	EXPECT_EQ(1, st.curmsgs);
+	EXPECT_EQ(5, st.prio[0]);
+	EXPECT_EQ(0, strcmp(st.data[0], "hidden"));
+	EXPECT_EQ(0640, st.mode);
 	mq_unlink(QN);
 }
 
