@@ -131,9 +131,11 @@ $(OUT)/tests/mq_peek_example: $(OUT)/man/mq_peek_example.c include/mq_peek.h
 
 # The page must be lint-clean for mandoc and groff and render with man.
 # groff and man report problems on stderr but exit 0: stderr must be empty.
+IMAGE_PAGE := docs/man/man5/mqpeek-image.5
 man-lint:
 	@mkdir -p $(OUT)
-	mandoc -T lint -W warning $(MAN_PAGE)
+	mandoc -T lint -W warning $(MAN_PAGE) $(IMAGE_PAGE)
+	groff -ww -z -t -man $(IMAGE_PAGE) 2> $(OUT)/man-lint.err && ! grep . $(OUT)/man-lint.err
 	groff -ww -z -man $(MAN_PAGE) 2> $(OUT)/man-lint.err && ! grep . $(OUT)/man-lint.err
 	LC_ALL=C.UTF-8 MANWIDTH=80 man -l $(MAN_PAGE) > /dev/null 2> $(OUT)/man-lint.err && \
 		! grep . $(OUT)/man-lint.err
@@ -211,6 +213,7 @@ tool-install: tool-host
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	$(MQPEEK_BIN) gen-man > $(DESTDIR)$(PREFIX)/share/man/man1/mqpeek.1
+	install -D -m 0644 docs/man/man5/mqpeek-image.5 $(DESTDIR)$(PREFIX)/share/man/man5/mqpeek-image.5
 	$(MQPEEK_BIN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mqpeek
 	$(MQPEEK_BIN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mqpeek
 	$(MQPEEK_BIN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mqpeek.fish
