@@ -71,6 +71,8 @@ pub struct BatchInfo {
     pub curmsgs: u64,
     /// (queue_id, changes): equal in two calls means the same messages in the same order.
     pub version: (u64, u64),
+    /// The kernel wrote only the out fields, and a `used` that can be: the v3 layout.
+    pub sane: bool,
 }
 
 /// One record of a batch: the message's full length, its priority and the copied bytes.
@@ -288,11 +290,19 @@ impl Queue {
             )
         };
         let n = Errno::result(r)?;
+        let sane = b.size == BATCH_SIZE_VER0
+            && b.flags == 0
+            && b.offset == offset
+            && b.buf_len == buf.len() as u64
+            && b.used <= b.buf_len
+            && b.used % RECORD_ALIGN as u64 == 0
+            && (n == 0) == (b.used == 0);
         Ok(BatchInfo {
             records: n as usize,
             used: b.used as usize,
             curmsgs: b.curmsgs,
             version: (b.queue_id, b.changes),
+            sane,
         })
     }
 }

@@ -37,8 +37,12 @@ fn no_peek() -> Fail {
 /// Finds out what the kernel offers, on the open queue `q`.
 pub fn probe(q: &Queue, name: &str) -> Res<Method> {
     let mut buf = vec![0u8; 4096];
+    let curmsgs = q.attr().map_err(|e| Fail::queue(name, e))?.curmsgs as u64;
     match q.batch_raw(0, &mut buf) {
-        Ok(_) => return Ok(Method::Batch),
+        // A kernel of an older, incompatible F_MQ_PEEK_BATCH layout may take our struct
+        // for its own and write elsewhere: only the v3 answer is used.
+        Ok(i) if i.sane && i.curmsgs == curmsgs => return Ok(Method::Batch),
+        Ok(_) => {}
         // EINVAL: no F_MQ_PEEK_BATCH (or no provider at all: F_MQ_PEEK says which).
         // E2BIG and EFAULT cannot come from our valid version-0 struct on a kernel of the
         // v3 ABI: they mean an older, incompatible layout, which is not used either.
