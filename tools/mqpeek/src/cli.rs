@@ -109,8 +109,8 @@ pub struct ListArgs {
     #[arg(short = 'l', long, group = "format")]
     pub list: bool,
     /// Show only the queue NAME (which must start with '/'), one field a line
-    #[arg(short = 'N', long, value_name = "NAME")]
-    pub name: Option<String>,
+    #[arg(short = 'N', long, value_name = "NAME", value_parser = clap::value_parser!(std::ffi::OsString))]
+    pub name: Option<std::ffi::OsString>,
     /// Display each piece of information on a new line
     #[arg(short = 'n', long, group = "format")]
     pub newline: bool,

@@ -10,7 +10,7 @@ use crate::cli;
 use crate::error::{out, Code, Fail, Res};
 use crate::mq::Queue;
 use crate::table::{self, Col};
-use crate::{names, ns, restore};
+use crate::{names, ns};
 use nix::errno::Errno;
 use std::ffi::OsStr;
 use std::io::{self, Write};
@@ -159,17 +159,24 @@ pub fn list(a: &cli::ListArgs, private: bool) -> Res<()> {
             c
         };
     }
-    let only = match &a.name {
-        Some(n) if !n.starts_with('/') => {
+    let only: Option<Vec<u8>> = match a.name.as_deref().map(OsStr::as_bytes) {
+        Some(n) if !n.starts_with(b"/") => {
+            return Err(Fail::new(
+                Code::Usage,
+                format!("mqueue name must start with '/': {}", names::escape(n)),
+            ))
+        }
+        Some(n) if n.len() < 2 || n.len() > 256 || n[1..].contains(&b'/') => {
             return Err(Fail::new(
                 Code::Usage,
                 format!(
-                    "mqueue name must start with '/': {}",
-                    names::escape(n.as_bytes())
+                    "{}: not a queue name: a queue name is /NAME, at most 255 bytes, with no \
+                     other '/'",
+                    names::escape(n)
                 ),
             ))
         }
-        Some(n) => Some(restore::arg_name(n)?),
+        Some(n) => Some(n.to_vec()),
         None => None,
     };
     let dir = if private {
@@ -182,7 +189,7 @@ pub fn list(a: &cli::ListArgs, private: bool) -> Res<()> {
         .map_err(|e| Fail::io(&dir.path().display().to_string(), e))?
         .filter_map(|d| d.ok())
         .map(|d| d.file_name().as_bytes().to_vec())
-        .filter(|f| only.as_ref().is_none_or(|n| n.as_bytes()[1..] == f[..]))
+        .filter(|f| only.as_ref().is_none_or(|n| n[1..] == f[..]))
         .collect();
     let mut rows = Vec::new();
     for f in &files {
@@ -194,7 +201,7 @@ pub fn list(a: &cli::ListArgs, private: bool) -> Res<()> {
         if rows.is_empty() {
             return Err(Fail::new(
                 Code::NoSuchQueue,
-                format!("mqueue {} not found", names::escape(n.as_bytes())),
+                format!("mqueue {} not found", names::escape(n)),
             ));
         }
     }

@@ -88,9 +88,10 @@ impl Names {
     }
 }
 
-/// `ls -l`-style permissions of the low nine mode bits, as lsipc's PERMS.
+/// lsipc's PERMS: xstrmode(mode & 0777), which has no file-type letter for bits without
+/// a type: "rw-r-----".
 pub fn strmode(mode: u32) -> String {
-    let mut s = String::from("-");
+    let mut s = String::new();
     for shift in [6, 3, 0] {
         let b = mode >> shift;
         s.push(if b & 4 != 0 { 'r' } else { '-' });

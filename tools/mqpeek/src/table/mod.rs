@@ -114,9 +114,9 @@ mod tests {
         assert_eq!(
             show(&rows(), DEFAULT, &c, &o),
             "\
-NAME           PERMS OWNER MTIME USEDBYTES MSGS
-/orders   -rw-r-----  root            124B 3
-/secret q -rw------- alice
+NAME          PERMS OWNER MTIME USEDBYTES MSGS
+/orders   rw-r-----  root            124B 3
+/secret q rw------- alice
 "
         );
         let n = Opts {
@@ -172,7 +172,7 @@ NAME           PERMS OWNER MTIME USEDBYTES MSGS
         let cols = parse_columns("NAME,PERMS,CUSER,CGROUP,USEDBYTES").unwrap();
         assert_eq!(
             show(&rows(), &cols, &c, &o),
-            "NAME PERMS CUSER CGROUP USEDBYTES\n/orders -rw-r----- root root 124\n/secret\\x20q -rw------- alice users \n"
+            "NAME PERMS CUSER CGROUP USEDBYTES\n/orders rw-r----- root root 124\n/secret\\x20q rw------- alice users \n"
         );
     }
 
@@ -257,8 +257,8 @@ NAME           PERMS OWNER MTIME USEDBYTES MSGS
 
     #[test]
     fn perms() {
-        assert_eq!(strmode(0o640), "-rw-r-----");
-        assert_eq!(strmode(0o100777), "-rwxrwxrwx");
+        assert_eq!(strmode(0o640), "rw-r-----");
+        assert_eq!(strmode(0o100777), "rwxrwxrwx");
         // lsipc 2.41 leaves PERMS empty with -P for POSIX queues.
         let o = CellOpts {
             numeric_perms: true,
