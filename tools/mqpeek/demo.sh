@@ -34,4 +34,8 @@ run "mqpeek inspect orders.img"
 run "mqpeek restore orders.img"
 run "mqpeek restore orders.img --name /orders-copy"
 run "mqpeek list -J -o NAME,MSGS,USEDBYTES -b"
+run "mqpeek send /orders '{\"id\": 43, \"item\": \"sencha\", \"qty\": 1}'"
+run "MQPEEK_BACKUP_DIR=/tmp mqpeek restore --force orders.img"
+run "mqpeek rm /orders-copy /no-such-queue"
+run "mqpeek list -g"
 exit 0
