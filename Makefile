@@ -56,7 +56,7 @@ TEST_FILES := tests/run-in-vm.sh $(shell bash scripts/env.sh MQPEEK)
 # where the series carries them (scripts/gen-selftest-patch.sh); -I$(KSFT)/mqueue resolves
 # it the same way here.
 TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT)/mqueue -I$(KSFT) -pthread
-TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h
+TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h tests/mqpeek_lsipc_golden.h
 
 .PHONY: all modules kernel setup tests examples tool check run bench bench-c-peer lint man-lint clean \
 	selftest-patch modules_install rust-analyzer print-test-env
@@ -131,9 +131,11 @@ $(OUT)/tests/mq_peek_example: $(OUT)/man/mq_peek_example.c include/mq_peek.h
 
 # The page must be lint-clean for mandoc and groff and render with man.
 # groff and man report problems on stderr but exit 0: stderr must be empty.
+IMAGE_PAGE := docs/man/man5/mqpeek-image.5
 man-lint:
 	@mkdir -p $(OUT)
-	mandoc -T lint -W warning $(MAN_PAGE)
+	mandoc -T lint -W warning $(MAN_PAGE) $(IMAGE_PAGE)
+	groff -ww -z -t -man $(IMAGE_PAGE) 2> $(OUT)/man-lint.err && ! grep . $(OUT)/man-lint.err
 	groff -ww -z -man $(MAN_PAGE) 2> $(OUT)/man-lint.err && ! grep . $(OUT)/man-lint.err
 	LC_ALL=C.UTF-8 MANWIDTH=80 man -l $(MAN_PAGE) > /dev/null 2> $(OUT)/man-lint.err && \
 		! grep . $(OUT)/man-lint.err
@@ -150,9 +152,16 @@ $(OUT)/examples/%: examples/%.c include/mq_peek.h
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -Wall -Iinclude -o $@ $<
 
-# The mqpeek tool, a static binary (tools/mqpeek/.cargo/config.toml).
-tool:
+# The mqpeek tool: tool-host is a plain `cargo build --release` for the host
+# (tools/mqpeek/target/release/mqpeek, what tool-install installs); tool-static is the
+# static x86_64 binary the test VM runs (`cargo static`, tools/mqpeek/.cargo/config.toml;
+# tools/mqpeek/target/x86_64-unknown-linux-gnu/release/mqpeek).  `make tool` builds both.
+.PHONY: tool-host tool-static
+tool: tool-host tool-static
+tool-host:
 	cd tools/mqpeek && cargo build --release --locked
+tool-static:
+	cd tools/mqpeek && cargo static
 
 check:
 	@scripts/check.sh
@@ -205,15 +214,16 @@ clean:
 # ---- the mqpeek tool: install it (binary, man page, shell completions under
 # $(DESTDIR)$(PREFIX)), and run the README's mqpeek session in the test VM.
 PREFIX ?= /usr/local
-MQPEEK_BIN := tools/mqpeek/target/x86_64-unknown-linux-gnu/release/mqpeek
+MQPEEK_BIN := tools/mqpeek/target/release/mqpeek
 .PHONY: tool-install demo-tool
-tool-install: tool
+tool-install: tool-host
 	install -D -m 0755 $(MQPEEK_BIN) $(DESTDIR)$(PREFIX)/bin/mqpeek
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	$(MQPEEK_BIN) gen-man > $(DESTDIR)$(PREFIX)/share/man/man1/mqpeek.1
+	install -D -m 0644 docs/man/man5/mqpeek-image.5 $(DESTDIR)$(PREFIX)/share/man/man5/mqpeek-image.5
 	$(MQPEEK_BIN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mqpeek
 	$(MQPEEK_BIN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mqpeek
 	$(MQPEEK_BIN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mqpeek.fish

@@ -23,7 +23,7 @@ JOBS=${JOBS:-$(nproc)}
 KMAKE=(LLVM=-14 RUSTC="$RUSTC" HOSTRUSTC="$RUSTC" CLIPPY_DRIVER=/usr/bin/clippy-driver
 	RUST_LIB_SRC="$RUST_LIB_SRC"
 	BINDGEN="$BINDGEN")
-# The mqpeek tool as `make tool` builds it (static; see tools/mqpeek/.cargo/config.toml).
+# The mqpeek tool as the test VM runs it (`make tool-static`, tools/mqpeek/.cargo/config.toml).
 MQPEEK=$TOP/tools/mqpeek/target/x86_64-unknown-linux-gnu/release/mqpeek
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -8,7 +8,7 @@
 set -e
 if [ "$1" != --guest ]; then
 	top=$(cd "$(dirname "$0")/../.." && pwd)
-	make -s -C "$top" tool
+	make -s -C "$top" tool-static
 	exec "$top/scripts/vm" --quiet --output "$top/build/demo-tool.out" \
 		--add "$top/tools/mqpeek/target/x86_64-unknown-linux-gnu/release/mqpeek" \
 		--add "$top/tools/mqpeek/demo.sh" -- demo.sh --guest
@@ -34,4 +34,8 @@ run "mqpeek inspect orders.img"
 run "mqpeek restore orders.img"
 run "mqpeek restore orders.img --name /orders-copy"
 run "mqpeek list -J -o NAME,MSGS,USEDBYTES -b"
+run "mqpeek send /orders '{\"id\": 43, \"item\": \"sencha\", \"qty\": 1}'"
+run "MQPEEK_BACKUP_DIR=/tmp mqpeek restore --force orders.img"
+run "mqpeek rm /orders-copy /no-such-queue"
+run "mqpeek list -g"
 exit 0

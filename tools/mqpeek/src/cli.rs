@@ -43,13 +43,19 @@ pub enum Cmd {
     Show(ShowArgs),
     /// Write an image of a queue: attributes, mode, owner, notification state, messages
     Dump(DumpArgs),
-    /// Re-create a queue from an image; never loses an existing queue
+    /// Re-create a queue from an image; --force replaces one, never losing it
     #[command(long_about = RESTORE_LONG)]
     Restore(RestoreArgs),
     /// Print an image without restoring it
     Inspect(InspectArgs),
     /// Send messages to a queue (to try things out), creating it with --create
     Send(SendArgs),
+    /// Remove queues, as ipcrm --posix-mqueue does
+    Rm {
+        /// The queues, /NAME (the leading / may be left out; any bytes but '/')
+        #[arg(required = true, value_name = "NAME", value_parser = clap::value_parser!(std::ffi::OsString))]
+        names: Vec<std::ffi::OsString>,
+    },
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -81,29 +87,58 @@ pub enum TimeFormat {
     Iso,
 }
 
+/// The options of util-linux 2.41's `lsipc` that apply to POSIX queues, with its letters.
 #[derive(Args, Debug)]
 pub struct ListArgs {
-    /// Use JSON output format, as lsipc -J: {"posix-messages": [...]}, every value a string
-    #[arg(short = 'J', long, conflicts_with = "raw")]
+    /// Print USEDBYTES (and, with -g, sizes) in bytes rather than in human-readable form
+    #[arg(short = 'b', long)]
+    pub bytes: bool,
+    /// Show creator and owner (adds CUID and CGID)
+    #[arg(short = 'c', long, conflicts_with_all = ["output", "time"])]
+    pub creator: bool,
+    /// Display in an export-able output format (NAME="value" ...)
+    #[arg(short = 'e', long, group = "format")]
+    pub export: bool,
+    /// Show the system-wide limits of POSIX queues and their use
+    #[arg(short = 'g', long, conflicts_with = "name")]
+    pub global: bool,
+    /// Use the JSON output format: {"posix-messages": [...]}, every value a string
+    #[arg(short = 'J', long, group = "format")]
     pub json: bool,
+    /// Force list output format (with --name)
+    #[arg(short = 'l', long, group = "format")]
+    pub list: bool,
+    /// Show only the queue NAME (which must start with '/'), one field a line
+    #[arg(short = 'N', long, value_name = "NAME", value_parser = clap::value_parser!(std::ffi::OsString))]
+    pub name: Option<std::ffi::OsString>,
+    /// Display each piece of information on a new line
+    #[arg(short = 'n', long, group = "format")]
+    pub newline: bool,
     /// Don't print headings
-    #[arg(short = 'n', long)]
+    #[arg(long)]
     pub noheadings: bool,
-    /// Raw output: columns separated by one space, blanks and special characters escaped
-    #[arg(short = 'r', long)]
-    pub raw: bool,
+    /// Don't truncate output (accepted for lsipc's sake: mqpeek never truncates)
+    #[arg(long)]
+    pub notruncate: bool,
     /// Columns to print, comma-separated; +LIST appends to the default (see --help)
     #[arg(short = 'o', long, value_name = "LIST", long_help = COLUMNS_HELP)]
     pub output: Option<String>,
-    /// Print USEDBYTES in bytes rather than in human-readable form
-    #[arg(short = 'b', long)]
-    pub bytes: bool,
-    /// Print PERMS as an octal number
+    /// Print numeric permissions (PERMS column; lsipc 2.41 then leaves it empty for POSIX
+    /// queues, and so does mqpeek)
     #[arg(short = 'P', long)]
     pub numeric_perms: bool,
-    /// How to print MTIME
-    #[arg(long, value_enum, value_name = "FORMAT", default_value = "short")]
-    pub time_format: TimeFormat,
+    /// Display in raw mode: columns separated by one space, special characters escaped
+    #[arg(short = 'r', long, group = "format")]
+    pub raw: bool,
+    /// Show attach, detach and change times (POSIX queues have none: nothing is added)
+    #[arg(short = 't', long)]
+    pub time: bool,
+    /// Use column names usable as shell variables (USE% becomes USE_PCT)
+    #[arg(short = 'y', long)]
+    pub shell: bool,
+    /// Display dates in short, full or iso format (default: short; full with --name)
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub time_format: Option<TimeFormat>,
 }
 
 #[derive(Args, Debug)]
@@ -112,7 +147,7 @@ pub struct ShowArgs {
     pub name: String,
     /// Index of the first message to show, in receive order (0 = what mq_receive returns next)
     #[arg(long, default_value_t = 0, value_name = "N")]
-    pub offset: u32,
+    pub offset: u64,
     /// Show at most N messages
     #[arg(long, value_name = "N")]
     pub count: Option<usize>,
@@ -132,12 +167,26 @@ pub struct ShowArgs {
 
 #[derive(Args, Debug)]
 pub struct DumpArgs {
-    /// The queue, /NAME (the leading / may be left out)
-    pub name: String,
-    /// The image file to write ("-" writes to standard output); created 0600, or with the
-    /// queue's own permissions if they are stricter, and renamed into place when complete
+    /// The queue, /NAME (the leading / may be left out); with --pid and --fd, the name
+    /// recorded in the image (default: the one the descriptor was opened with)
+    #[arg(required_unless_present = "pid")]
+    pub name: Option<String>,
+    /// Dump the queue that process PID has open as descriptor --fd, through
+    /// /proc/PID/fd/FD: a queue that was unlinked but is still open (what a checkpoint
+    /// tool needs).  Needs the right to ptrace PID (same user, or CAP_SYS_PTRACE)
+    #[arg(long, value_name = "PID", requires = "fd")]
+    pub pid: Option<u32>,
+    /// The descriptor of --pid
+    #[arg(long, value_name = "FD", requires = "pid")]
+    pub fd: Option<u32>,
+    /// The image file to write ("-" writes to standard output): mode 0600, owned by the
+    /// caller, written whole and synced before it appears under its name; an existing
+    /// FILE (or symlink) is not replaced without --force
     #[arg(short, long, value_name = "FILE")]
     pub output: String,
+    /// Replace FILE if it exists (a symlink is replaced itself, not what it points to)
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -160,9 +209,17 @@ pub struct RestoreArgs {
     /// Create the queue with this mq_msgsize instead of the image's
     #[arg(long, value_name = "BYTES")]
     pub msgsize: Option<i64>,
-    /// Only check that the image can be restored; change nothing
+    /// Check that the image can be restored, by building it under a temporary name and
+    /// removing it; the queue under the name is not touched
     #[arg(long)]
     pub dry_run: bool,
+    /// Where --force saves the existing queue before replacing it, and where interrupted
+    /// runs are looked for (default: $MQPEEK_BACKUP_DIR, else /var/tmp, else $TMPDIR)
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<String>,
+    /// Keep the backup of the replaced queue after a successful --force
+    #[arg(long)]
+    pub keep_backup: bool,
 }
 
 fn octal(s: &str) -> Result<u32, String> {
@@ -185,15 +242,16 @@ pub struct SendArgs {
     /// Create the queue if it does not exist
     #[arg(long)]
     pub create: bool,
-    /// With --create: the queue's mq_maxmsg
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub maxmsg: i64,
-    /// With --create: the queue's mq_msgsize
-    #[arg(long, default_value_t = 8192, value_name = "BYTES")]
-    pub msgsize: i64,
-    /// With --create: the queue's permissions, in octal
-    #[arg(long, default_value = "600", value_parser = octal, value_name = "MODE")]
-    pub mode: u32,
+    /// With --create: the queue's mq_maxmsg (default 10); an existing queue must have it
+    #[arg(long, value_name = "N")]
+    pub maxmsg: Option<i64>,
+    /// With --create: the queue's mq_msgsize (default 8192); an existing queue must have it
+    #[arg(long, value_name = "BYTES")]
+    pub msgsize: Option<i64>,
+    /// With --create: the queue's permissions, in octal (default 600); an existing queue
+    /// must have them
+    #[arg(long, value_parser = octal, value_name = "MODE")]
+    pub mode: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -251,17 +309,36 @@ mod tests {
             "mqpeek",
             "list",
             "-J",
-            "-n",
+            "--noheadings",
             "-o",
             "+NOTIFY_PID",
             "-b",
             "-P",
+            "-y",
         ])
         .unwrap();
         let Cmd::List(l) = c.cmd else { panic!() };
-        assert!(l.json && l.noheadings && l.bytes && l.numeric_perms);
+        assert!(l.json && l.noheadings && l.bytes && l.numeric_perms && l.shell);
         assert_eq!(l.output.as_deref(), Some("+NOTIFY_PID"));
-        assert!(Cli::try_parse_from(["mqpeek", "list", "-J", "-r"]).is_err());
+        // lsipc's exclusive groups: J e l n r; N g; c o t.
+        for (a, b) in [
+            ("-J", "-r"),
+            ("-J", "-n"),
+            ("-e", "-l"),
+            ("-n", "-r"),
+            ("-g", "-N/q"),
+        ] {
+            let (b, v) = b.split_at(2);
+            let mut args = vec!["mqpeek", "list", a, b];
+            if !v.is_empty() {
+                args.push(v);
+            }
+            assert!(Cli::try_parse_from(&args).is_err(), "{a} {b}");
+        }
+        assert!(Cli::try_parse_from(["mqpeek", "list", "-c", "-o", "NAME"]).is_err());
+        let c = Cli::try_parse_from(["mqpeek", "list", "-n"]).unwrap();
+        let Cmd::List(l) = c.cmd else { panic!() };
+        assert!(l.newline && !l.noheadings, "-n is --newline, as in lsipc");
         let c = Cli::try_parse_from(["mqpeek", "--ipc-ns", "42", "list", "--raw"]).unwrap();
         assert_eq!(c.ipc_ns.as_deref(), Some("42"));
         let c = Cli::try_parse_from(["mqpeek", "show", "q", "--ipc-ns", "/proc/1/ns/ipc"]).unwrap();

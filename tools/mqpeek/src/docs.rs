@@ -92,14 +92,24 @@ pub fn man_page(w: &mut dyn Write) -> io::Result<()> {
         bold("mq_notify"),
         roman("(3), "),
         bold("setns"),
-        roman("(2), and the F_MQ_PEEK interface in docs/F_MQ_PEEK.md and include/mq_peek.h."),
+        roman("(2), "),
+        bold("ipcrm"),
+        roman("(1), "),
+        bold("F_MQ_PEEK"),
+        roman("(2const) (docs/man/man2const/F_MQ_PEEK.2const), and the image format, "),
+        bold("mqpeek-image"),
+        roman("(5) (docs/man/man5/mqpeek-image.5)."),
     ]);
     r.to_writer(w)?;
     man.render_version_section(w)
 }
 
-pub fn completions(shell: clap_complete::Shell, w: &mut dyn Write) {
-    clap_complete::generate(shell, &mut Cli::command(), "mqpeek", w);
+/// The completion script, written with its errors returned (clap_complete panics on a
+/// failed write, so it renders into memory first).
+pub fn completions(shell: clap_complete::Shell, w: &mut dyn Write) -> io::Result<()> {
+    let mut b = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "mqpeek", &mut b);
+    w.write_all(&b)
 }
 
 #[cfg(test)]
@@ -141,7 +151,7 @@ mod tests {
     #[test]
     fn completions_know_the_subcommands() {
         let mut b = Vec::new();
-        completions(clap_complete::Shell::Bash, &mut b);
+        completions(clap_complete::Shell::Bash, &mut b).unwrap();
         let s = String::from_utf8(b).unwrap();
         assert!(s.contains("inspect") && s.contains("--ipc-ns"));
     }

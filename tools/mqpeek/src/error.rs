@@ -62,6 +62,12 @@ impl Fail {
         }
     }
 
+    /// The same failure, already reported: main prints nothing more.
+    pub fn quiet(mut self) -> Fail {
+        self.msg.clear();
+        self
+    }
+
     /// A failure of a call on queue `name`, classified by its errno.
     pub fn queue(name: &str, e: Errno) -> Fail {
         match e {
@@ -87,11 +93,19 @@ impl Fail {
             io::ErrorKind::PermissionDenied => Code::Permission,
             _ => Code::Failure,
         };
-        Fail::new(code, format!("{what}: {e}"))
+        Fail::new(code, format!("{what}: {}", io_text(&e)))
     }
 }
 
 /// Standard output errors: EPIPE becomes the quiet exit, anything else a failure.
 pub fn out(e: io::Error) -> Fail {
     Fail::io("standard output", e)
+}
+
+/// An I/O error as a sentence of the tool: the description without Rust's "(os error N)".
+pub fn io_text(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => Errno::from_raw(n).desc().to_string(),
+        None => e.to_string(),
+    }
 }

@@ -238,6 +238,15 @@ impl Image {
         if !self.name.starts_with('/') || self.name.len() < 2 || self.name[1..].contains('/') {
             return Err(Error::Invalid("queue name must be /NAME"));
         }
+        // A queue's mode is nine permission bits: no setuid, setgid or sticky bit, nothing
+        // above (mq_open and fchmod of a queue would take them).
+        if self.mode > 0o777 {
+            return Err(Error::Invalid("mode has bits outside 0777"));
+        }
+        // (uid_t)-1 and (gid_t)-1 mean "no change" to fchown: never an owner.
+        if self.uid == u32::MAX || self.gid == u32::MAX {
+            return Err(Error::Invalid("owner is not a valid uid:gid (4294967295)"));
+        }
         if self.maxmsg < 1 || self.msgsize < 1 || self.messages.len() as i64 > self.maxmsg {
             return Err(Error::Invalid("attributes do not fit the messages"));
         }
@@ -577,6 +586,35 @@ pub mod tests {
             Image::decode(&img.encode()),
             Err(Error::Invalid(_))
         ));
+    }
+
+    /// Issue 18 item 7: setuid bits and uid 0xffffffff are refused, not restored/ignored.
+    #[test]
+    fn modes_and_owners_outside_the_ranges_are_invalid() {
+        for (mode, uid, gid) in [
+            (0o4777, 0, 0),
+            (0o1600, 0, 0),
+            (0o10000, 0, 0),
+            (0o600, u32::MAX, 0),
+            (0o600, 0, u32::MAX),
+        ] {
+            let img = Image {
+                mode,
+                uid,
+                gid,
+                ..sample()
+            };
+            assert!(
+                matches!(Image::decode(&img.encode()), Err(Error::Invalid(_))),
+                "{mode:o} {uid} {gid}"
+            );
+        }
+        let ok = Image {
+            mode: 0o777,
+            uid: u32::MAX - 1,
+            ..sample()
+        };
+        assert!(Image::decode(&ok.encode()).is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use nix::errno::Errno;
 use nix::mqueue::{self, MQ_OFlag, MqAttr, MqdT};
 use nix::sys::stat::{self, FileStat, Mode};
 use nix::unistd::{Gid, Uid};
+use nix::NixPath;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 /// `F_LINUX_SPECIFIC_BASE + 17` and `+ 18`, see include/mq_peek.h.
@@ -22,21 +23,24 @@ struct PeekAttr {
 }
 const _: () = assert!(std::mem::size_of::<PeekAttr>() == 24);
 
-/// `struct mq_peek_batch` (one layout for every caller).
+/// `struct mq_peek_batch`, version 3 (/work/notes/batch-abi-v3.md, include/mq_peek.h):
+/// one layout for every caller, self-describing by its `size` field.
 #[repr(C)]
 #[derive(Default)]
 struct PeekBatch {
+    size: u32,
+    flags: u32,
     buf: u64,
     buf_len: u64,
-    offset: u32,
-    flags: u32,
+    offset: u64,
     used: u64,
     curmsgs: u64,
-    generation: u64,
-    mod_seq: u64,
-    reserved: [u64; 3],
+    queue_id: u64,
+    changes: u64,
 }
-const _: () = assert!(std::mem::size_of::<PeekBatch>() == 80);
+/// `MQ_PEEK_BATCH_SIZE_VER0`.
+const BATCH_SIZE_VER0: u32 = 64;
+const _: () = assert!(std::mem::size_of::<PeekBatch>() == BATCH_SIZE_VER0 as usize);
 
 /// `sizeof(struct mq_peek_record)`, and the alignment of the records in a batch.
 pub const RECORD_HEADER: usize = 24;
@@ -65,8 +69,10 @@ pub struct BatchInfo {
     pub records: usize,
     pub used: usize,
     pub curmsgs: u64,
-    /// (generation, mod_seq): equal in two calls means the queue did not change.
+    /// (queue_id, changes): equal in two calls means the same messages in the same order.
     pub version: (u64, u64),
+    /// The kernel wrote only the out fields, and a `used` that can be: the v3 layout.
+    pub sane: bool,
 }
 
 /// One record of a batch: the message's full length, its priority and the copied bytes.
@@ -89,15 +95,21 @@ pub fn parse_records(buf: &[u8], used: usize, count: usize) -> Result<Vec<Record
         let h = buf
             .get(at..at + RECORD_HEADER)
             .ok_or_else(|| format!("record {i} starts past the {used} bytes used"))?;
-        let msg_len = u64::from_ne_bytes(h[0..8].try_into().unwrap());
-        let data_len = u64::from_ne_bytes(h[8..16].try_into().unwrap());
-        let prio = u32::from_ne_bytes(h[16..20].try_into().unwrap());
+        let rec_len = u32::from_ne_bytes(h[0..4].try_into().unwrap());
+        let prio = u32::from_ne_bytes(h[4..8].try_into().unwrap());
+        let msg_len = u64::from_ne_bytes(h[8..16].try_into().unwrap());
+        let data_len = u64::from_ne_bytes(h[16..24].try_into().unwrap());
         if data_len > msg_len {
             return Err(format!(
                 "record {i}: {data_len} bytes copied of a {msg_len}-byte message"
             ));
         }
-        let size = usize::try_from(record_size(data_len)).map_err(|_| "record too large")?;
+        if u64::from(rec_len) != record_size(data_len) {
+            return Err(format!(
+                "record {i}: rec_len {rec_len} for {data_len} bytes of data"
+            ));
+        }
+        let size = rec_len as usize;
         let end = at
             .checked_add(size)
             .filter(|&e| e <= buf.len())
@@ -148,7 +160,7 @@ pub fn parse_status(s: &str) -> Option<Status> {
 
 impl Queue {
     /// Opens an existing queue for reading, without blocking.
-    pub fn open(name: &str) -> nix::Result<Queue> {
+    pub fn open<P: ?Sized + NixPath>(name: &P) -> nix::Result<Queue> {
         let f = MQ_OFlag::O_RDONLY | MQ_OFlag::O_NONBLOCK | MQ_OFlag::O_CLOEXEC;
         Ok(Queue {
             mqd: Some(mqueue::mq_open(name, f, Mode::empty(), None)?),
@@ -156,7 +168,7 @@ impl Queue {
     }
 
     /// Opens an existing queue for sending, without blocking.
-    pub fn open_write(name: &str) -> nix::Result<Queue> {
+    pub fn open_write<P: ?Sized + NixPath>(name: &P) -> nix::Result<Queue> {
         let f = MQ_OFlag::O_WRONLY | MQ_OFlag::O_NONBLOCK | MQ_OFlag::O_CLOEXEC;
         Ok(Queue {
             mqd: Some(mqueue::mq_open(name, f, Mode::empty(), None)?),
@@ -180,6 +192,15 @@ impl Queue {
                 Some(&a),
             )?),
         })
+    }
+
+    /// The queue open as `fd`, taken over (for /proc/PID/fd/N, which opens like a file).
+    pub fn from_fd(fd: std::os::fd::OwnedFd) -> Queue {
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        // SAFETY: `fd` is an open descriptor we own, handed over whole: the MqdT closes it.
+        Queue {
+            mqd: Some(unsafe { MqdT::from_raw_fd(fd.into_raw_fd()) }),
+        }
     }
 
     fn mqd(&self) -> &MqdT {
@@ -250,14 +271,15 @@ impl Queue {
     }
 
     /// fcntl(F_MQ_PEEK_BATCH) from index `offset` into `buf`.
-    pub fn batch_raw(&self, offset: u32, buf: &mut [u8]) -> nix::Result<BatchInfo> {
+    pub fn batch_raw(&self, offset: u64, buf: &mut [u8]) -> nix::Result<BatchInfo> {
         let mut b = PeekBatch {
+            size: BATCH_SIZE_VER0,
             buf: buf.as_mut_ptr() as u64,
             buf_len: buf.len() as u64,
             offset,
             ..Default::default()
         };
-        // SAFETY: `b` is a valid struct mq_peek_batch with zero flags and reserved fields;
+        // SAFETY: `b` is a valid struct mq_peek_batch of `size` 64 bytes with zero flags;
         // its buffer is `buf`, writable for `buf.len()` bytes, which bounds what the
         // kernel writes there; in `b` it writes only the out fields.
         let r = unsafe {
@@ -268,11 +290,19 @@ impl Queue {
             )
         };
         let n = Errno::result(r)?;
+        let sane = b.size == BATCH_SIZE_VER0
+            && b.flags == 0
+            && b.offset == offset
+            && b.buf_len == buf.len() as u64
+            && b.used <= b.buf_len
+            && b.used % RECORD_ALIGN as u64 == 0
+            && (n == 0) == (b.used == 0);
         Ok(BatchInfo {
             records: n as usize,
             used: b.used as usize,
             curmsgs: b.curmsgs,
-            version: (b.generation, b.mod_seq),
+            version: (b.queue_id, b.changes),
+            sane,
         })
     }
 }
@@ -285,7 +315,7 @@ impl Drop for Queue {
     }
 }
 
-pub fn unlink(name: &str) -> nix::Result<()> {
+pub fn unlink<P: ?Sized + NixPath>(name: &P) -> nix::Result<()> {
     mqueue::mq_unlink(name)
 }
 
@@ -294,10 +324,11 @@ mod tests {
     use super::*;
 
     fn rec(buf: &mut Vec<u8>, msg_len: u64, prio: u32, data: &[u8]) {
+        let rec_len = record_size(data.len() as u64) as u32;
+        buf.extend_from_slice(&rec_len.to_ne_bytes());
+        buf.extend_from_slice(&prio.to_ne_bytes());
         buf.extend_from_slice(&msg_len.to_ne_bytes());
         buf.extend_from_slice(&(data.len() as u64).to_ne_bytes());
-        buf.extend_from_slice(&prio.to_ne_bytes());
-        buf.extend_from_slice(&0u32.to_ne_bytes());
         buf.extend_from_slice(data);
         while buf.len() % 8 != 0 {
             buf.push(0);
@@ -352,12 +383,15 @@ mod tests {
         assert!(parse_records(&b, used, 2).is_err()); // more records than bytes
         assert!(parse_records(&b, used - 8, 1).is_err()); // record past used
         let mut big = b.clone();
-        big[8..16].copy_from_slice(&u64::MAX.to_ne_bytes()); // data_len huge
-        big[0..8].copy_from_slice(&u64::MAX.to_ne_bytes());
+        big[16..24].copy_from_slice(&u64::MAX.to_ne_bytes()); // data_len huge
+        big[8..16].copy_from_slice(&u64::MAX.to_ne_bytes());
         assert!(parse_records(&big, used, 1).is_err());
         let mut worse = b.clone();
-        worse[8..16].copy_from_slice(&4u64.to_ne_bytes()); // data_len > msg_len
+        worse[16..24].copy_from_slice(&4u64.to_ne_bytes()); // data_len > msg_len
         assert!(parse_records(&worse, used, 1).is_err());
+        let mut badlen = b.clone();
+        badlen[0..4].copy_from_slice(&40u32.to_ne_bytes()); // rec_len not 24 + 3 rounded
+        assert!(parse_records(&badlen, used, 1).is_err());
         assert!(parse_records(&b, used, 0).is_err()); // bytes left over
     }
 

@@ -37,13 +37,20 @@ pub fn ns_path(spec: &str) -> String {
 /// Moves this (single-threaded) process into the IPC namespace `spec`.
 pub fn enter(spec: &str) -> Res<()> {
     let path = ns_path(spec);
-    let f = std::fs::File::open(&path).map_err(|e| {
-        let code = match e.kind() {
-            std::io::ErrorKind::PermissionDenied => Code::Permission,
-            std::io::ErrorKind::NotFound => Code::NoSuchQueue,
-            _ => Code::Failure,
-        };
-        Fail::new(code, format!("--ipc-ns {spec}: {path}: {e}"))
+    let pid = path != spec;
+    let f = std::fs::File::open(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => Fail::new(
+            Code::Permission,
+            format!("--ipc-ns {spec}: {path}: permission denied"),
+        ),
+        // Not "no such queue": the namespace is missing, not a queue.
+        std::io::ErrorKind::NotFound if pid => {
+            Fail::new(Code::Failure, format!("--ipc-ns {spec}: no such process"))
+        }
+        _ => Fail::new(
+            Code::Failure,
+            format!("--ipc-ns {spec}: {path}: {}", crate::error::io_text(&e)),
+        ),
     })?;
     sched::setns(&f, CloneFlags::CLONE_NEWIPC).map_err(|e| match e {
         Errno::EPERM => Fail::new(

@@ -37,9 +37,16 @@ fn no_peek() -> Fail {
 /// Finds out what the kernel offers, on the open queue `q`.
 pub fn probe(q: &Queue, name: &str) -> Res<Method> {
     let mut buf = vec![0u8; 4096];
+    let curmsgs = q.attr().map_err(|e| Fail::queue(name, e))?.curmsgs as u64;
     match q.batch_raw(0, &mut buf) {
-        Ok(_) => return Ok(Method::Batch),
-        Err(Errno::EINVAL) => {}
+        // A kernel of an older, incompatible F_MQ_PEEK_BATCH layout may take our struct
+        // for its own and write elsewhere: only the v3 answer is used.
+        Ok(i) if i.sane && i.curmsgs == curmsgs => return Ok(Method::Batch),
+        Ok(_) => {}
+        // EINVAL: no F_MQ_PEEK_BATCH (or no provider at all: F_MQ_PEEK says which).
+        // E2BIG and EFAULT cannot come from our valid version-0 struct on a kernel of the
+        // v3 ABI: they mean an older, incompatible layout, which is not used either.
+        Err(Errno::EINVAL | Errno::E2BIG | Errno::EFAULT) => {}
         Err(e) => return Err(Fail::queue(name, e)),
     }
     let mut one = [0u8; 1];
@@ -61,14 +68,14 @@ pub fn probe(q: &Queue, name: &str) -> Res<Method> {
 pub struct Snapshot {
     pub attr: Attr,
     /// Index of the first message read.
-    pub first: u32,
+    pub first: u64,
     pub messages: Vec<Message>,
 }
 
 /// Which messages to read.
 #[derive(Debug, Clone, Copy)]
 pub struct Range {
-    pub first: u32,
+    pub first: u64,
     pub count: Option<usize>,
 }
 
@@ -123,7 +130,7 @@ impl Reader<'_> {
                     }
                     let after = self.q.attr().map_err(|e| Fail::queue(self.name, e))?;
                     let n = first.as_ref().map_or(0, Vec::len);
-                    let want = (after.curmsgs - range.first as i64).max(0) as usize;
+                    let want = (after.curmsgs as u64).saturating_sub(range.first) as usize;
                     let want = range.count.map_or(want, |c| want.min(c));
                     (agree && before.curmsgs == after.curmsgs && n == want)
                         .then(|| (first.unwrap_or_default(), after.curmsgs as u64))
@@ -207,7 +214,7 @@ impl Reader<'_> {
                 continue;
             }
             regrown = false;
-            if u64::from(off) >= curmsgs || range.full(msgs.len()) {
+            if off >= curmsgs || range.full(msgs.len()) {
                 break;
             }
         }
@@ -228,7 +235,11 @@ impl Reader<'_> {
         } else {
             vec![0u8; msgsize.max(1) as usize]
         };
-        let mut off = range.first as i32;
+        // F_MQ_PEEK's offset is an int; no queue holds 2^31 messages (maxmsg is at most
+        // 65536), so an index past that is past the end.
+        let Ok(mut off) = i32::try_from(range.first) else {
+            return Ok(Some(msgs));
+        };
         while !range.full(msgs.len()) {
             let r = if length_query {
                 match self.q.peek_raw(off, None) {
