@@ -71,6 +71,14 @@ static long batch_err(int fd, struct mq_peek_batch *b)
 	return fcntl(fd, F_MQ_PEEK_BATCH, b) == -1 ? errno : 0;
 }
 
+/* The first byte of @p[from..to) that is not @v, or @to. */
+static size_t first_not(const unsigned char *p, size_t from, size_t to, unsigned char v)
+{
+	while (from < to && p[from] == v)
+		from++;
+	return from;
+}
+
 /* The record at byte @at of a batch buffer. */
 static struct mq_peek_record rec_at(const unsigned char *buf, size_t at)
 {
@@ -235,9 +243,8 @@ TEST_F(three, exact_fit_and_one_byte_short)
 		memset(self->buf, 0xa5, sizeof(self->buf));
 		ASSERT_EQ(2, batch(self->q, &b, 0, self->buf, len));
 		EXPECT_EQ(40 + 48, b.used);
-		for (size_t i = 40 + 48; i < sizeof(self->buf); i++) {
-			ASSERT_EQ(0xa5, self->buf[i]) TH_LOG("len %zu byte %zu", len, i);
-		}
+		ASSERT_EQ(sizeof(self->buf), first_not(self->buf, 88, sizeof(self->buf), 0xa5))
+			TH_LOG("len %zu", len);
 	}
 	/* more room than the records need: used is still their sum */
 	for (size_t len = all + 1; len < all + 24; len++) {
@@ -362,7 +369,8 @@ TEST_F(three, size_and_tail)
 	ASSERT_NE(MAP_FAILED, big);
 	b = (struct mq_peek_batch *)big;
 	for (size_t size = 64; size <= pg;
-	     size = size < 256 ? size + 8 : size < pg - 601 ? size + 600 : size < pg ? pg : pg + 1) {
+	     size = size < 256 ? size + 8 :
+		    size < pg - 601 ? size + 600 : size < pg ? pg : pg + 1) {
 		memset(big, 0, 3 * pg);
 		batch(self->q, b, 0, self->buf, sizeof(self->buf));
 		b->size = size;
@@ -375,7 +383,8 @@ TEST_F(three, size_and_tail)
 		for (size_t at = 64; at < size; at += at < 128 ? 1 : 401) {
 			big[at] = 0x01;
 			ref = *b;
-			EXPECT_EQ(E2BIG, batch_err(self->q, b)) TH_LOG("size %zu byte %zu", size, at);
+			EXPECT_EQ(E2BIG, batch_err(self->q, b))
+				TH_LOG("size %zu byte %zu", size, at);
 			EXPECT_EQ(0, memcmp(b, &ref, sizeof(ref)));
 			big[at] = 0;
 		}
@@ -392,7 +401,8 @@ TEST_F(three, size_and_tail)
 	batch(self->q, b, 0, self->buf, sizeof(self->buf));
 	for (uint64_t size = pg + 1; size < 2 * pg; size += 1000) {
 		b->size = size;
-		EXPECT_EQ(E2BIG, batch_err(self->q, b)) TH_LOG("size %llu", (unsigned long long)size);
+		EXPECT_EQ(E2BIG, batch_err(self->q, b))
+			TH_LOG("size %llu", (unsigned long long)size);
 	}
 	b->size = UINT32_MAX;
 	EXPECT_EQ(E2BIG, batch_err(self->q, b));
@@ -585,9 +595,7 @@ TEST(fault_after_first_record)
 					ASSERT_EQ(0, memcmp(start + i * rec + HDR, msg, sz));
 				}
 				/* nothing past the faulting page */
-				for (size_t i = hole + pg; i < span; i++) {
-					ASSERT_EQ(0x5a, map[i]) TH_LOG("byte %zu", i);
-				}
+				ASSERT_EQ(span, first_not(map, hole + pg, span, 0x5a));
 			}
 		}
 		munmap(map, span);
