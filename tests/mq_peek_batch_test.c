@@ -56,6 +56,31 @@ static_assert(MQ_PEEK_RECORD_ALIGN == 8, "record alignment");
 
 static uint64_t rs = 88172645463325252ull;
 
+/*
+ * Tests that dump big queues or run for seconds: minutes, not the harness's
+ * default 30 s, on a loaded machine under the debug kernel's detectors.
+ */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+/*
+ * RLIMIT_MSGQUEUE unlimited for every test: a test that fails by timeout
+ * leaves its queue behind, which must not make the next ones fail with EMFILE.
+ */
+static void __attribute__((constructor)) unlimited_queue_memory(void)
+{
+	raise_mq_limits(0, 0);
+}
+
 static long batch(int fd, struct mq_peek_batch *b, uint64_t offset, void *buf, size_t len)
 {
 	memset(b, 0, sizeof(*b));
@@ -160,7 +185,7 @@ static int check_against_peek(struct __test_metadata *_metadata, mqd_t q, size_t
 }
 
 /* Records equal F_MQ_PEEK's answers for random queues and buffer sizes. */
-TEST(records_match_peek)
+TEST_F_TIMEOUT(slow, records_match_peek, 600)
 {
 	const size_t maxsz = 3 * PAGE_SZ;
 	unsigned char *buf = malloc(1 << 20), *want = malloc(maxsz + 1);
@@ -540,7 +565,7 @@ TEST_F(three, efault)
  * bytes, staged and copied in one piece, and of 70 000 bytes, too large for
  * the stage and copied one by one.
  */
-TEST(fault_after_first_record)
+TEST_F_TIMEOUT(slow, fault_after_first_record, 600)
 {
 	static const size_t sizes[] = { 10, 70000 - 24 };
 	const size_t pg = PAGE_SZ;
@@ -691,7 +716,7 @@ TEST(version)
 }
 
 /* Big messages: a record too large for one hold, and whole records around it. */
-TEST(big_records)
+TEST_F_TIMEOUT(slow, big_records, 600)
 {
 	const size_t big = 3 << 20, len = 8 << 20;
 	unsigned char *buf = malloc(len), *msg = malloc(big);
@@ -762,7 +787,7 @@ static void *churner(void *arg)
  * when that call saw the churner's message (curmsgs = n + 1).  A dump whose
  * first and last versions are equal is exactly the queue's contents.
  */
-TEST(dump_under_churn)
+TEST_F_TIMEOUT(slow, dump_under_churn, 600)
 {
 	const int n = 2000;
 	unsigned char *buf = malloc(4096);
@@ -858,7 +883,7 @@ static void *replacer(void *arg)
  * fallbacks counter proves that calls were overtaken by the replacements (it
  * runs until a few were, on a slow machine too).
  */
-TEST(first_record_whole_under_replacement)
+TEST_F_TIMEOUT(slow, first_record_whole_under_replacement, 600)
 {
 	struct replacer c = { .small = 100 << 10, .big = 500 << 10 };
 	const size_t len = 1 << 20;
