@@ -21,9 +21,9 @@
 
 use crate::{
     attr::{first_record_cap, BatchArgs, BatchOut, Record},
-    cursor,
-    peek::{enomsg, Hold, Snapshot, CHUNK, WALK_BATCH},
-    queue::{Msg, Queue, Reader, Version},
+    cursor::{Lost, Start},
+    peek::{enomsg, Section, Snapshot, CHUNK, WALK_BATCH},
+    queue::{Msg, Queue, Reader, Saved, Version},
     stats::Stats,
 };
 use kernel::{
@@ -79,7 +79,7 @@ impl Out {
     /// Appends a record: the header of `msg`, `data` bytes of payload from `r`, padding.
     /// The caller checked that `Record::len_of(data)` bytes fit in the stage and the buffer.
     #[inline]
-    fn push(&mut self, msg: &Msg, mut r: Reader<'_>, data: usize) {
+    fn push(&mut self, g: &Section<'_, '_>, msg: &Msg, mut r: Reader<'_>, data: usize) {
         let size = Record::len_of(data);
         let at = self.stage.len();
         let spare = &mut self.stage.spare_capacity_mut()[..size];
@@ -94,6 +94,7 @@ impl Out {
             };
         }
         let got = r.read(&mut spare[Record::SIZE..end]);
+        g.copied(got);
         // A short read cannot happen (a message has all its segments); if it did, the record
         // would still be well formed: its rest zeroed, its `data_len` what was read.
         for d in &mut spare[Record::SIZE + got..end] {
@@ -170,12 +171,161 @@ impl Out {
 enum Ended {
     /// The caller's buffer is full, or the queue has no more messages.
     Done,
-    /// The step budget of the hold is used up; go on in the next hold.
-    Pause,
-    /// The stage is full; copy it out, then go on.
-    Flush,
-    /// The next record is larger than the stage: take it with F_MQ_PEEK's machinery.
-    Big,
+    /// The step budget of the hold is used up; go on in the next hold from the saved
+    /// position, at this index.
+    Pause(Saved, usize),
+    /// The stage is full; copy it out, then go on from the saved position, at this index.
+    Flush(Saved, usize),
+    /// The next record is larger than the stage: take it with F_MQ_PEEK's machinery, at
+    /// most this many payload bytes.
+    Big(usize),
+}
+
+/// One F_MQ_PEEK_BATCH call: the caller's buffer, and where the call is in the queue.
+struct Batch<'a> {
+    q: &'a Queue,
+    stats: &'a Stats,
+    out: Out,
+    /// The index of the first message asked for.
+    first: usize,
+    /// The version all records come from, and the queue's length then; `None` until the
+    /// first hold.
+    version: Option<(Version, usize)>,
+    /// Where the next hold goes on: a position saved in the last one, at its index.
+    next: Option<(Saved, usize)>,
+    /// The queue changed before the first record was taken: find it in one hold.
+    single: bool,
+}
+
+impl<'a> Batch<'a> {
+    /// The index of the next record's message.
+    fn index(&self) -> usize {
+        self.first.saturating_add(self.out.records())
+    }
+
+    /// One hold of the queue's lock: walks towards the next record's message, then stages
+    /// records until the buffer, the stage or the step budget is full.  `None` once the
+    /// call is done.
+    fn hold(&mut self) -> Result<Option<Ended>> {
+        let g = Section::new(self.q, self.stats);
+        if self.version.is_some_and(|(v, _)| v != g.version()) {
+            if self.out.records() > 0 {
+                return Ok(None);
+            }
+            // Nothing taken yet: start over, and find the first record in one hold so that
+            // no amount of traffic can starve the call.
+            self.stats.add(&self.stats.fallbacks, 1);
+            self.single = true;
+            self.version = None;
+            self.next = None;
+        }
+        let (_, curmsgs) = *self.version.get_or_insert_with(|| (g.version(), g.len()));
+        let mut index = self.index();
+        if index >= curmsgs {
+            return Ok(None);
+        }
+        let from = match self.next.take() {
+            Some((saved, at)) => Start::Saved(saved, at),
+            None => Start::Nearest,
+        };
+        let budget = if self.single { usize::MAX } else { WALK_BATCH };
+        // With the version unchanged the saved position is valid and `index` is below the
+        // queue's length: the walk cannot get lost.
+        let found = g.find(index, from, budget).map_err(|_: Lost| enomsg())?;
+        let (mut pos, mut steps) = (found.pos, found.steps);
+        if found.at != index {
+            return Ok(Some(Ended::Pause(pos.save(), found.at)));
+        }
+        self.single = false;
+
+        let mut last = None;
+        let end = loop {
+            let msg = pos.msg();
+            let Some(data) = self.out.data_for(msg.len()) else {
+                break Ended::Done;
+            };
+            if Record::len_of(data) > self.out.stage_cap - self.out.stage.len() {
+                break if self.out.staged == 0 {
+                    // A first record takes as much of whatever message is at `index` as
+                    // fills the buffer, decided again by the snapshot from the message it
+                    // finds (the queue may change once the lock is dropped); a later one
+                    // is taken only from this same version, in which the message and its
+                    // length are the ones seen here.
+                    Ended::Big(if self.out.records() == 0 {
+                        first_record_cap(self.out.room())
+                    } else {
+                        msg.len()
+                    })
+                } else {
+                    Ended::Flush(pos.save(), index)
+                };
+            }
+            self.out.push(&g, msg, pos.reader(), data);
+            last = Some(pos);
+            index += 1;
+            if index >= curmsgs || self.out.room() < Record::SIZE {
+                break Ended::Done;
+            }
+            if steps >= WALK_BATCH {
+                // Go on from this message in the next hold: one step to the next.
+                break Ended::Pause(pos.save(), index - 1);
+            }
+            pos = pos.move_next().ok_or_else(enomsg)?;
+            steps += 1;
+            g.walked(1);
+        };
+        if let Some(p) = last {
+            p.remember(index - 1);
+        }
+        Ok(Some(end))
+    }
+
+    /// Takes the next record, too large for the stage, with F_MQ_PEEK's machinery: at most
+    /// `want` payload bytes.  `false` if the call ends here.
+    fn take_big(&mut self, want: usize) -> Result<bool> {
+        let index = self.index();
+        let mut snap = Snapshot::new();
+        match snap.take_at(self.q, self.stats, index, want) {
+            Ok(()) => (),
+            // What is taken stays taken.
+            Err(_) if self.out.records() > 0 => return Ok(false),
+            // The queue shrank meanwhile: the next hold sees its new version.
+            Err(e) if e == enomsg() => return Ok(true),
+            Err(e) => return Err(e),
+        };
+        if self.out.records() > 0
+            && (self.version.map(|(v, _)| v) != Some(snap.version)
+                || snap.bytes().len() != snap.len)
+        {
+            return Ok(false);
+        }
+        self.version = Some((snap.version, snap.curmsgs));
+        let hdr = Record::new(snap.prio, snap.len, snap.bytes().len());
+        self.out.write_record(&hdr, snap.bytes());
+        Ok(!self.out.faulted)
+    }
+
+    /// Runs the call to its end.
+    fn run(&mut self) -> Result {
+        while !self.out.faulted {
+            match self.hold()? {
+                None | Some(Ended::Done) => break,
+                Some(Ended::Pause(saved, at)) => self.next = Some((saved, at)),
+                Some(Ended::Flush(saved, at)) => {
+                    self.next = Some((saved, at));
+                    self.out.flush();
+                }
+                Some(Ended::Big(want)) => {
+                    self.out.flush();
+                    if self.out.faulted || !self.take_big(want)? {
+                        break;
+                    }
+                }
+            }
+        }
+        self.out.flush();
+        Ok(())
+    }
 }
 
 /// `fcntl(fd, F_MQ_PEEK_BATCH, ubatch)` on the queue `q`.
@@ -184,149 +334,40 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
     if args.flags != 0 || args.buf_len < Record::SIZE as u64 {
         return Err(EINVAL);
     }
-    // An offset past what any queue can hold is past the end of this one.
-    let first = usize::try_from(args.offset).unwrap_or(usize::MAX);
     let len = usize::try_from(args.buf_len).unwrap_or(usize::MAX);
     stats.add(&stats.calls, 1);
     let stage_cap = len.min(STAGE);
-    let mut out = Out {
-        buf: UserPtr::try_from(args.buf).map_err(|_| EFAULT)?,
-        len,
-        written: 0,
-        count: 0,
-        stage: KVVec::with_capacity(stage_cap, GFP_KERNEL)?,
-        stage_cap,
-        staged: 0,
-        faulted: false,
+    let mut batch = Batch {
+        q,
+        stats,
+        out: Out {
+            buf: UserPtr::try_from(args.buf).map_err(|_| EFAULT)?,
+            len,
+            written: 0,
+            count: 0,
+            stage: KVVec::with_capacity(stage_cap, GFP_KERNEL)?,
+            stage_cap,
+            staged: 0,
+            faulted: false,
+        },
+        // An offset past what any queue can hold is past the end of this one.
+        first: usize::try_from(args.offset).unwrap_or(usize::MAX),
+        version: None,
+        next: None,
+        single: false,
     };
-    let mut version: Option<Version> = None;
-    let mut curmsgs = 0;
-    let mut next = None;
-    let mut single = false;
-
-    while !out.faulted {
-        let g = Hold::new(q, stats);
-        if version.is_some_and(|v| v != g.version()) {
-            if out.records() > 0 {
-                break;
-            }
-            // Nothing taken yet: start over, and find the first record in one hold so that
-            // no amount of traffic can starve the call.
-            stats.add(&stats.fallbacks, 1);
-            single = true;
-            version = None;
-            next = None;
-        }
-        let v = *version.get_or_insert_with(|| {
-            curmsgs = g.len();
-            g.version()
-        });
-        let index = first.saturating_add(out.records());
-        if index >= curmsgs {
-            break;
-        }
-        let (pos, at) = match next.take().and_then(|(s, at)| Some((g.resume(&s)?, at))) {
-            Some(resumed) => resumed,
-            None => {
-                let mut hit = false;
-                let start = cursor::start(&g, index, true, &mut hit).ok_or_else(enomsg)?;
-                stats.add(&stats.cursor_hits, u64::from(hit));
-                start
-            }
-        };
-        let budget = if single { usize::MAX } else { WALK_BATCH };
-        let (mut pos, at, mut steps) = cursor::walk(pos, at, index, budget).ok_or_else(enomsg)?;
-        if at != index {
-            stats.add(&stats.steps, steps as u64);
-            next = Some((pos.save(), at));
-            continue;
-        }
-        single = false;
-
-        let mut index = index;
-        let mut last = None;
-        let end = loop {
-            let msg = pos.msg();
-            let Some(data) = out.data_for(msg.len()) else {
-                break Ended::Done;
-            };
-            if Record::len_of(data) > out.stage_cap - out.stage.len() {
-                break if out.staged == 0 {
-                    Ended::Big
-                } else {
-                    Ended::Flush
-                };
-            }
-            out.push(msg, pos.reader(), data);
-            last = Some(pos);
-            index += 1;
-            if index >= curmsgs || out.room() < Record::SIZE {
-                break Ended::Done;
-            }
-            pos = pos.step(true).ok_or_else(enomsg)?;
-            steps += 1;
-            if steps >= WALK_BATCH {
-                break Ended::Pause;
-            }
-        };
-        stats.add(&stats.steps, steps as u64);
-        if let Some(p) = last {
-            p.remember(index - 1);
-        }
-        match end {
-            Ended::Done => break,
-            Ended::Pause => {
-                next = Some((pos.save(), index));
-                continue;
-            }
-            Ended::Flush => {
-                next = Some((pos.save(), index));
-                drop(g);
-                out.flush();
-            }
-            Ended::Big => {
-                // What to take is decided again from the message the snapshot finds, not
-                // from the one seen in this hold: the queue may change once the lock is
-                // dropped.  A first record takes as much of whatever message is at `index`
-                // as fills the buffer; a later one is taken only from this same version, in
-                // which the message and its length are the ones just seen.
-                let want = if out.records() == 0 {
-                    first_record_cap(out.room())
-                } else {
-                    pos.msg().len()
-                };
-                drop(g);
-                out.flush();
-                if out.faulted {
-                    break;
-                }
-                let mut snap = Snapshot::new();
-                match snap.take_at(q, stats, index, want) {
-                    Ok(()) => (),
-                    // What is taken stays taken.
-                    Err(_) if out.records() > 0 => break,
-                    // The queue shrank meanwhile: the next hold sees its new version.
-                    Err(e) if e == enomsg() => continue,
-                    Err(e) => return Err(e),
-                };
-                if out.records() > 0 && (snap.version != v || snap.bytes().len() != snap.len) {
-                    break;
-                }
-                version = Some(snap.version);
-                curmsgs = snap.curmsgs;
-                let hdr = Record::new(snap.prio, snap.len, snap.bytes().len());
-                out.write_record(&hdr, snap.bytes());
-            }
-        }
-    }
-    out.flush();
+    batch.run()?;
+    let out = &batch.out;
     if out.count == 0 && out.faulted {
         return Err(EFAULT);
     }
-    let v = version.unwrap_or(Version {
-        queue_id: 0,
-        changes: 0,
-    });
+    let (v, curmsgs) = batch.version.unwrap_or((
+        Version {
+            queue_id: 0,
+            changes: 0,
+        },
+        0,
+    ));
     BatchOut {
         used: out.written as u64,
         curmsgs: curmsgs as u64,

@@ -8,13 +8,16 @@
 //!   lock is timed.  While 0 a call pays one relaxed load for all of it.
 //! - `calls`, `cursor_hits`, `steps` (list steps walked), `fallbacks` (calls whose
 //!   bounded holds were overtaken by a change of the queue and that finished in one hold),
-//!   `max_hold_ns` (the longest single hold of a queue's lock), `holds_over_100us`.
+//!   `max_hold_ns` (the longest single hold of a queue's lock), `holds_over_100us`,
+//!   `max_hold_steps` and `max_hold_bytes` (the most list steps walked and payload bytes
+//!   copied in a single hold: what the man page's bound on holding the lock is about).
 //! - `use_cursor` (default 1): 0 makes F_MQ_PEEK walk from the head in one hold of the
 //!   lock, as the RFC does (for `make bench`).
 //! - `length_query` (default 1): 0 makes F_MQ_PEEK exactly the RFC's (`buf == NULL,
 //!   buf_len == 0` is `EINVAL`), to test user space against such a kernel.
 //! - `peek_batch` (default 1): 0 makes F_MQ_PEEK_BATCH fail with `EINVAL`, as on a kernel
 //!   without it.
+
 //!
 //! The files are read and written through `simple_attr` with atomic loads and stores, so a
 //! reader never races with the module's updates.
@@ -41,6 +44,8 @@ pub(crate) struct Stats {
     pub(crate) fallbacks: AtomicU64,
     max_hold_ns: AtomicU64,
     holds_over_100us: AtomicU64,
+    max_hold_steps: AtomicU64,
+    max_hold_bytes: AtomicU64,
     use_cursor: AtomicU64,
     length_query: AtomicU64,
     peek_batch: AtomicU64,
@@ -57,6 +62,8 @@ impl Stats {
             fallbacks: AtomicU64::new(0),
             max_hold_ns: AtomicU64::new(0),
             holds_over_100us: AtomicU64::new(0),
+            max_hold_steps: AtomicU64::new(0),
+            max_hold_bytes: AtomicU64::new(0),
             use_cursor: AtomicU64::new(1),
             length_query: AtomicU64::new(1),
             peek_batch: AtomicU64::new(1),
@@ -65,7 +72,7 @@ impl Stats {
 
     /// Every value with its file name.
     #[cfg(CONFIG_DEBUG_FS)]
-    fn files(&self) -> [(&'static CStr, &AtomicU64); 10] {
+    fn files(&self) -> [(&'static CStr, &AtomicU64); 12] {
         [
             (c_str!("stats"), &self.enabled),
             (c_str!("calls"), &self.calls),
@@ -74,6 +81,8 @@ impl Stats {
             (c_str!("fallbacks"), &self.fallbacks),
             (c_str!("max_hold_ns"), &self.max_hold_ns),
             (c_str!("holds_over_100us"), &self.holds_over_100us),
+            (c_str!("max_hold_steps"), &self.max_hold_steps),
+            (c_str!("max_hold_bytes"), &self.max_hold_bytes),
             (c_str!("use_cursor"), &self.use_cursor),
             (c_str!("length_query"), &self.length_query),
             (c_str!("peek_batch"), &self.peek_batch),
@@ -115,20 +124,28 @@ impl Stats {
         self.on().then(Ktime::ktime_get)
     }
 
-    /// Records the end of a hold started at `since`.
+    /// Records the end of a critical section started at `since` (`None` if statistics
+    /// were off then), in which `steps` list steps were walked and `bytes` bytes copied.
     #[inline]
-    pub(crate) fn hold_done(&self, since: Option<Ktime>) {
+    pub(crate) fn section_done(&self, since: Option<Ktime>, steps: usize, bytes: usize) {
         if let Some(since) = since {
-            self.record_hold(since);
+            self.record_section(since, steps as u64, bytes as u64);
         }
     }
 
     #[cold]
-    fn record_hold(&self, since: Ktime) {
+    fn record_section(&self, since: Ktime, steps: u64, bytes: u64) {
         let ns = u64::try_from((Ktime::ktime_get() - since).to_ns()).unwrap_or(0);
+        self.steps.fetch_add(steps, Relaxed);
         // A plain load first: the read-modify-write is only needed for a new maximum.
-        if ns > self.max_hold_ns.load(Relaxed) {
-            self.max_hold_ns.fetch_max(ns, Relaxed);
+        for (max, v) in [
+            (&self.max_hold_ns, ns),
+            (&self.max_hold_steps, steps),
+            (&self.max_hold_bytes, bytes),
+        ] {
+            if v > max.load(Relaxed) {
+                max.fetch_max(v, Relaxed);
+            }
         }
         // Long holds are rare; counting them tells one stray maximum (an interrupt, a
         // virtual CPU descheduled by its host) from a pattern.

@@ -110,6 +110,7 @@ struct mq_peek_batch {
 	__u64	queue_id;	/* out: id of the queue				*/
 	__u64	changes;	/* out: insertions + removals so far		*/
 };
+
 #define MQ_PEEK_BATCH_SIZE_VER0	64	/* the first published size */
 
 struct mq_peek_record {
@@ -118,6 +119,7 @@ struct mq_peek_record {
 	__u64	msg_len;	/* full length of the message			*/
 	__u64	data_len;	/* payload bytes that follow this header	*/
 };
+
 #define MQ_PEEK_RECORD_ALIGN	8
 #endif
 

@@ -573,10 +573,12 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 		results[ret >= 0 ? 0 : ret == -EBADF ? 1 : ret == -EFAULT ? 2 : ret == -EINVAL ? 3 :
 			ret == -E2BIG ? 6 : ret == -ENOMSG ? 4 : 5]++;
 		if (ret != expect) {
-			if (mismatches++ < 10)
-				TH_LOG("%lu: fd %d at %d buf %d size %u off %llu len %llu: %ld, model %ld",
-				       n, fk, ak, bk, want.size, (unsigned long long)want.offset,
+			if (mismatches++ < 10) {
+				TH_LOG("%lu: fd %d at %d buf %d size %u", n, fk, ak, bk, want.size);
+				TH_LOG("%lu: off %llu len %llu: %ld, model %ld", n,
+				       (unsigned long long)want.offset,
 				       (unsigned long long)want.buf_len, ret, expect);
+			}
 			memset(e->good, FILLB, GOOD_LEN);
 			continue;
 		}
