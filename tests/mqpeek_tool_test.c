@@ -1305,6 +1305,14 @@ TEST(restore_beyond_limits)
 
 #define BK	"/tmp/mqpeek_bk"
 
+/*
+ * The tests below run the tool tens of times each; on a loaded host under TCG
+ * and the debug kernel that can pass the harness's default 30 s.
+ */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
 /* @a and @b hold the same queue (contents, attributes, mode, owner), maybe not the same inode. */
 static int same_contents(const struct qstate *a, const struct qstate *b)
 {
@@ -1351,7 +1359,7 @@ static char *saved_path(const char *out, char *path, size_t len)
  * whose path was printed restores the old one; the next run reports the
  * backup and removes the temporary queue and files; nothing is left behind.
  */
-TEST(force_survives_sigkill_at_every_step)
+TEST_F_TIMEOUT(slow, force_survives_sigkill_at_every_step, 300)
 {
 	struct qstate old, new, now;
 	int seen_old = 0, seen_new = 0, seen_backup = 0, k, rc = -1;
@@ -1429,7 +1437,7 @@ TEST(force_survives_sigkill_at_every_step)
  * new one, or one of mode 0000 that no unprivileged process can open, which
  * the next run reports as half-built.
  */
-TEST(plain_restore_survives_sigkill_at_every_step)
+TEST_F_TIMEOUT(slow, plain_restore_survives_sigkill_at_every_step, 300)
 {
 	int k, rc = -1, half = 0;
 	struct qstate new, now;
@@ -1475,7 +1483,7 @@ TEST(plain_restore_survives_sigkill_at_every_step)
  * get in before the queue is complete: the tool reads back all 10 messages
  * and succeeds, every time.
  */
-TEST(no_consumer_sees_a_half_built_queue)
+TEST_F_TIMEOUT(slow, no_consumer_sees_a_half_built_queue, 300)
 {
 	static const uint32_t p10[10] = { 0 };
 	char out[4096];
@@ -1490,7 +1498,7 @@ TEST(no_consumer_sees_a_half_built_queue)
 		if (c == 0) {
 			char m[64];
 
-			alarm(20);	/* a failed restore leaves nothing to receive */
+			alarm(120);	/* a failed restore leaves nothing to receive */
 			if (setgid(NOBODY) || setuid(NOBODY))
 				_exit(1);
 			for (;;) {
@@ -1516,7 +1524,7 @@ TEST(no_consumer_sees_a_half_built_queue)
  * and the unlink (the tool is stopped there: MQPEEK_STOP_AT_STEP).  The tool
  * must not unlink the new queue; it says so and keeps the copy.
  */
-TEST(force_never_unlinks_a_queue_it_did_not_copy)
+TEST_F_TIMEOUT(slow, force_never_unlinks_a_queue_it_did_not_copy, 300)
 {
 	struct qstate intruder, now, old;
 	char out[8192] = "", path[512];
@@ -1576,7 +1584,7 @@ TEST(force_never_unlinks_a_queue_it_did_not_copy)
 }
 
 /* Issue 18 item 7: every smaller finding, one check each. */
-TEST(issue18_smaller_findings)
+TEST_F_TIMEOUT(slow, issue18_smaller_findings, 300)
 {
 	static const uint32_t p1[1] = { 0 };
 	struct qstate st;
@@ -1657,7 +1665,7 @@ TEST(issue18_smaller_findings)
  * JSON with their exact bytes, lsipc's -n/-e/-g/-N/-y, rm like ipcrm, and
  * dump --pid --fd of a queue that is open but unlinked.
  */
-TEST(lsipc_names_rm_and_open_unlinked)
+TEST_F_TIMEOUT(slow, lsipc_names_rm_and_open_unlinked, 300)
 {
 	static const char esc[] = "/mqpeek_tool_\x1b[31mred\nx", bad[] = "/mqpeek_tool_\xff\xfe";
 	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 64 };

@@ -295,7 +295,7 @@ impl Queue {
             && b.offset == offset
             && b.buf_len == buf.len() as u64
             && b.used <= b.buf_len
-            && b.used % RECORD_ALIGN as u64 == 0
+            && b.used.is_multiple_of(RECORD_ALIGN as u64)
             && (n == 0) == (b.used == 0);
         Ok(BatchInfo {
             records: n as usize,

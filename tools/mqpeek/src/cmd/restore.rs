@@ -690,9 +690,8 @@ fn replace(name: &str, dir: &Path, old: Queue, target: &Target, keep: bool) -> R
         bpath.display()
     ));
     // 3. The new queue, proven under a temporary name.
-    trial(name, target, true).map_err(|f| {
+    trial(name, target, true).inspect_err(|_| {
         let _ = std::fs::remove_file(&bpath);
-        f
     })?;
     // 4. Still the queue copied, still holding what the backup holds.
     for attempt in 0.. {
