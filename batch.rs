@@ -11,10 +11,16 @@
 //! All records of one call come from one version of the queue: when the queue changes
 //! between two holds the call ends with the records it has.  It always makes progress: if
 //! the queue changes before the first record is taken, the call finds it in one hold, as
-//! F_MQ_PEEK does; and a first message too long for the buffer is truncated to fit.
+//! F_MQ_PEEK does; and a first message too long for the buffer is truncated to fill it.
+//!
+//! A record is written only when its whole `rec_len` (header, payload, zero padding to a
+//! multiple of 8) fits in what is left of the buffer, so `used` is always the sum of the
+//! records' `rec_len`.  A fault after the first record ends the call with the records
+//! written whole before the first byte that could not be written; bytes between `used`
+//! and the faulting address may have been written (the part of the record that faulted).
 
 use crate::{
-    attr::{align_record, BatchArgs, BatchOut, Record},
+    attr::{first_record_cap, BatchArgs, BatchOut, Record},
     cursor,
     peek::{enomsg, Hold, Snapshot, CHUNK, WALK_BATCH},
     queue::{Msg, Queue, Reader, Version},
@@ -33,7 +39,7 @@ const STAGE: usize = CHUNK;
 struct Out {
     buf: UserPtr,
     len: usize,
-    /// Bytes of `buf` written: whole records, each padded to `Record::ALIGN` where it fits.
+    /// Bytes of `buf` written: whole records.
     written: usize,
     /// Records in those bytes.
     count: usize,
@@ -56,55 +62,55 @@ impl Out {
         self.len - self.written - self.stage.len()
     }
 
-    /// The bytes a record of `data` payload bytes takes, with its padding where the
-    /// caller's buffer has room for it.
+    /// The payload bytes of the record of a message of `len` bytes, or `None` if its record
+    /// does not fit whole: all of it if it fits, else, for a first record, as many bytes as
+    /// fill the buffer.
     #[inline]
-    fn record_size(&self, data: usize) -> usize {
-        let end = Record::SIZE + data;
-        align_record(end).min(self.room()).max(end)
+    fn data_for(&self, len: usize) -> Option<usize> {
+        if Record::len_of(len) <= self.room() {
+            Some(len)
+        } else if self.records() == 0 {
+            Some(len.min(first_record_cap(self.room())))
+        } else {
+            None
+        }
     }
 
     /// Appends a record: the header of `msg`, `data` bytes of payload from `r`, padding.
-    /// The caller checked that `record_size(data)` bytes fit in the stage and the buffer.
+    /// The caller checked that `Record::len_of(data)` bytes fit in the stage and the buffer.
     #[inline]
     fn push(&mut self, msg: &Msg, mut r: Reader<'_>, data: usize) {
-        let size = self.record_size(data);
+        let size = Record::len_of(data);
         let at = self.stage.len();
         let spare = &mut self.stage.spare_capacity_mut()[..size];
         let end = Record::SIZE + data;
         // Zero padding, so that no stale kernel bytes reach user space: one word over the
-        // record's last eight bytes, before the payload overwrites its front part.
-        let word = size > end && size >= Record::SIZE + 8;
-        if word {
-            // SAFETY: `size - 8 .. size` lies inside `spare`.
+        // record's last eight bytes (there is padding only after at least one payload byte,
+        // so they lie past the header), before the payload overwrites its front part.
+        if size > end {
+            // SAFETY: `size - 8 .. size` lies inside `spare`, as `size >= Record::SIZE + 8`.
             unsafe {
                 core::ptr::write_unaligned(spare.as_mut_ptr().add(size - 8).cast::<u64>(), 0)
             };
         }
         let got = r.read(&mut spare[Record::SIZE..end]);
-        let hdr = Record {
-            msg_len: msg.len() as u64,
-            data_len: got as u64,
-            msg_prio: msg.priority(),
-            reserved: 0,
-        };
+        // A short read cannot happen (a message has all its segments); if it did, the record
+        // would still be well formed: its rest zeroed, its `data_len` what was read.
+        for d in &mut spare[Record::SIZE + got..end] {
+            d.write(0);
+        }
+        let mut hdr = Record::new(msg.priority(), msg.len(), got);
+        hdr.rec_len = size as u32;
         // SAFETY: `spare` holds `size >= Record::SIZE` bytes, so the header fits.
         unsafe { core::ptr::write_unaligned(spare.as_mut_ptr().cast::<Record>(), hdr) };
-        // The rest of the padding, where the word did not cover it: a record cut short by
-        // the end of the buffer, or a short read (`got < data` cannot happen; if it did,
-        // the record would still be well formed).
-        if got < data || (size > end && !word) {
-            for d in &mut spare[Record::SIZE + got..] {
-                d.write(0);
-            }
-        }
         // SAFETY: The `size` bytes after the old length were all initialised just above.
         unsafe { self.stage.set_len(at + size) };
         self.staged += 1;
     }
 
-    /// Copies the staged records to the caller's buffer.  On a fault, writes whole records
-    /// one at a time up to the one that faults, so that only whole records are counted.
+    /// Copies the staged records to the caller's buffer.  On a fault, writes them again one
+    /// at a time, up to the first one that faults: exactly the records before the first
+    /// byte that cannot be written are counted.
     fn flush(&mut self) {
         let stage = self.stage.as_slice();
         if stage.is_empty() {
@@ -120,9 +126,10 @@ impl Out {
         } else {
             self.faulted = true;
             done = 0;
-            while done < stage.len() {
-                let r = Record::parse(&stage[done..]);
-                let end = align_record(done + Record::SIZE + r.data_len as usize).min(stage.len());
+            for _ in 0..self.staged {
+                let mut rec_len = [0u8; 4];
+                rec_len.copy_from_slice(&stage[done..done + 4]);
+                let end = done + u32::from_ne_bytes(rec_len) as usize;
                 if UserSlice::new(self.buf.wrapping_add(self.written + done), end - done)
                     .writer()
                     .write_slice(&stage[done..end])
@@ -140,15 +147,16 @@ impl Out {
         unsafe { self.stage.set_len(0) };
     }
 
-    /// Writes one record straight from a snapshot (too large for the stage).
+    /// Writes one record straight from a snapshot (too large for the stage).  The caller
+    /// checked that `hdr.rec_len` bytes fit.
     fn write_record(&mut self, hdr: &Record, data: &[u8]) {
-        let end = Record::SIZE + data.len();
-        let size = self.record_size(data.len());
+        let size = hdr.rec_len as usize;
+        let pad = size - Record::SIZE - data.len();
         let zeros = [0u8; Record::ALIGN];
         let mut w = UserSlice::new(self.buf.wrapping_add(self.written), size).writer();
         if w.write_slice(hdr.as_bytes()).is_ok()
             && w.write_slice(data).is_ok()
-            && w.write_slice(&zeros[..size - end]).is_ok()
+            && w.write_slice(&zeros[..pad]).is_ok()
         {
             self.written += size;
             self.count += 1;
@@ -166,18 +174,18 @@ enum Ended {
     Pause,
     /// The stage is full; copy it out, then go on.
     Flush,
-    /// The next record is larger than the stage: take it with F_MQ_PEEK's machinery,
-    /// at most this many payload bytes.
-    Big(usize),
+    /// The next record is larger than the stage: take it with F_MQ_PEEK's machinery.
+    Big,
 }
 
 /// `fcntl(fd, F_MQ_PEEK_BATCH, ubatch)` on the queue `q`.
 pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<usize> {
     let args = BatchArgs::read(ubatch)?;
-    if args.flags != 0 || args.reserved != [0; 3] || args.buf_len < Record::SIZE as u64 {
+    if args.flags != 0 || args.buf_len < Record::SIZE as u64 {
         return Err(EINVAL);
     }
-    let first = args.offset as usize;
+    // An offset past what any queue can hold is past the end of this one.
+    let first = usize::try_from(args.offset).unwrap_or(usize::MAX);
     let len = usize::try_from(args.buf_len).unwrap_or(usize::MAX);
     stats.add(&stats.calls, 1);
     let stage_cap = len.min(STAGE);
@@ -239,16 +247,12 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
         let mut last = None;
         let end = loop {
             let msg = pos.msg();
-            let data = if Record::SIZE + msg.len() <= out.room() {
-                msg.len()
-            } else if out.records() == 0 {
-                out.room() - Record::SIZE
-            } else {
+            let Some(data) = out.data_for(msg.len()) else {
                 break Ended::Done;
             };
-            if out.record_size(data) > out.stage_cap - out.stage.len() {
+            if Record::len_of(data) > out.stage_cap - out.stage.len() {
                 break if out.staged == 0 {
-                    Ended::Big(data)
+                    Ended::Big
                 } else {
                     Ended::Flush
                 };
@@ -280,14 +284,24 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
                 drop(g);
                 out.flush();
             }
-            Ended::Big(data) => {
+            Ended::Big => {
+                // What to take is decided again from the message the snapshot finds, not
+                // from the one seen in this hold: the queue may change once the lock is
+                // dropped.  A first record takes as much of whatever message is at `index`
+                // as fills the buffer; a later one is taken only from this same version, in
+                // which the message and its length are the ones just seen.
+                let want = if out.records() == 0 {
+                    first_record_cap(out.room())
+                } else {
+                    pos.msg().len()
+                };
                 drop(g);
                 out.flush();
                 if out.faulted {
                     break;
                 }
                 let mut snap = Snapshot::new();
-                match snap.take_at(q, stats, index, data) {
+                match snap.take_at(q, stats, index, want) {
                     Ok(()) => (),
                     // What is taken stays taken.
                     Err(_) if out.records() > 0 => break,
@@ -295,17 +309,12 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
                     Err(e) if e == enomsg() => continue,
                     Err(e) => return Err(e),
                 };
-                if out.records() > 0 && snap.version != v {
+                if out.records() > 0 && (snap.version != v || snap.bytes().len() != snap.len) {
                     break;
                 }
                 version = Some(snap.version);
                 curmsgs = snap.curmsgs;
-                let hdr = Record {
-                    msg_len: snap.len as u64,
-                    data_len: snap.bytes().len() as u64,
-                    msg_prio: snap.prio,
-                    reserved: 0,
-                };
+                let hdr = Record::new(snap.prio, snap.len, snap.bytes().len());
                 out.write_record(&hdr, snap.bytes());
             }
         }
@@ -315,14 +324,14 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
         return Err(EFAULT);
     }
     let v = version.unwrap_or(Version {
-        generation: 0,
-        mod_seq: 0,
+        queue_id: 0,
+        changes: 0,
     });
     BatchOut {
         used: out.written as u64,
         curmsgs: curmsgs as u64,
-        generation: v.generation,
-        mod_seq: v.mod_seq,
+        queue_id: v.queue_id,
+        changes: v.changes,
     }
     .write(ubatch)?;
     Ok(out.count)

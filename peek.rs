@@ -107,8 +107,8 @@ impl Snapshot {
             prio: 0,
             len: 0,
             version: Version {
-                generation: 0,
-                mod_seq: 0,
+                queue_id: 0,
+                changes: 0,
             },
             curmsgs: 0,
             small: [MaybeUninit::uninit(); SMALL],

@@ -75,12 +75,12 @@ impl Queue {
 /// What identifies the state of a queue's message tree (patch 6 of the series).
 ///
 /// While a queue's version is unchanged, nothing has been inserted into or removed from its
-/// tree: `generation` is unique to one queue among all queues ever created, `mod_seq` counts
-/// every insertion and removal.
+/// tree: `queue_id` identifies the queue (unique per boot, global across IPC namespaces,
+/// never reused), `changes` counts every insertion into and removal from its tree.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Version {
-    pub(crate) generation: u64,
-    pub(crate) mod_seq: u64,
+    pub(crate) queue_id: u64,
+    pub(crate) changes: u64,
 }
 
 /// `info->lock` of a queue, held.
@@ -125,8 +125,8 @@ impl<'q> Guard<'q> {
         // SAFETY: The lock is held (type invariant), so the fields are stable.
         unsafe {
             Version {
-                generation: (*info).generation,
-                mod_seq: (*info).mod_seq,
+                queue_id: (*info).queue_id,
+                changes: (*info).changes,
             }
         }
     }
@@ -217,11 +217,11 @@ impl<'q> Guard<'q> {
         let node = NonNull::new(p.node)?;
         let link = NonNull::new(p.link)?;
         // SAFETY: As above.
-        if p.seq != unsafe { (*self.raw()).mod_seq } {
+        if p.seq != unsafe { (*self.raw()).changes } {
             return None;
         }
         let index = p.index;
-        // INVARIANT: Saved by `Pos::remember` with the current `mod_seq`: nothing was
+        // INVARIANT: Saved by `Pos::remember` with the current `changes`: nothing was
         // inserted or removed since, so the node and the message are still in the tree.
         Some((
             Pos {
@@ -288,13 +288,13 @@ impl<'g> Pos<'g> {
     /// Records this position, the message at `index`, as the queue's last peek position.
     pub(crate) fn remember(&self, index: usize) {
         let info = self.guard.raw();
-        // SAFETY: The lock is held (type invariant of `Guard`); `peek_pos` and `mod_seq` are
+        // SAFETY: The lock is held (type invariant of `Guard`); `peek_pos` and `changes` are
         // protected by it and the core never reads `peek_pos`.
         unsafe {
             let p = &mut (*info).peek_pos;
             p.node = self.node.as_ptr();
             p.link = self.link.as_ptr();
-            p.seq = (*info).mod_seq;
+            p.seq = (*info).changes;
             p.index = index;
         }
     }
