@@ -75,25 +75,6 @@
 #define MSG_COPY 040000
 #endif
 
-#ifndef MQ_PEEK_BATCH_SIZE_VER0
-/*
- * include/mq_peek.h before the v3 batch ABI: the v3 layout here
- * (/work/notes/batch-abi-v3.md), so that the C peer's batch can be measured
- * before the module speaks it.
- */
-struct mq_peek_batch3 {
-	__u32 size, flags;
-	__u64 buf, buf_len, offset, used, curmsgs, queue_id, changes;
-};
-
-struct mq_peek_record3 {
-	__u32 rec_len, msg_prio;
-	__u64 msg_len, data_len;
-};
-#define mq_peek_batch mq_peek_batch3
-#define mq_peek_record mq_peek_record3
-#define MQ_PEEK_BATCH_SIZE_VER0 64
-#endif
 _Static_assert(sizeof(struct mq_peek_batch) == 64, "v3 batch layout");
 _Static_assert(sizeof(struct mq_peek_record) == 24, "v3 record layout");
 
