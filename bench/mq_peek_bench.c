@@ -451,7 +451,8 @@ static int usable(const struct contender *c, long size)
 /*
  * Per message, each contender's time at each size for the n measured so far (the
  * warm-up), to predict the next n's: per message a + b * n through the last two
- * points (a walk from the head costs O(n) per message), else constant.
+ * points when it grew by half or more (a walk from the head costs O(n) per
+ * message), else constant (a smaller growth is a busy host, not a walk).
  */
 static double per_msg[NC][4][3];
 
@@ -466,7 +467,7 @@ static double predict(int k, int si, int a)
 		return p2 * ns_list[a];
 	p1 = per_msg[k][si][a - 2];
 	b = (p2 - p1) / (ns_list[a - 1] - ns_list[a - 2]);
-	return (b > 0 ? p2 + b * (ns_list[a] - ns_list[a - 1]) : p2) * ns_list[a];
+	return (p2 > 1.5 * p1 ? p2 + b * (ns_list[a] - ns_list[a - 1]) : p2) * ns_list[a];
 }
 
 static void cell(int a, int si, int *perm, unsigned char **store)
