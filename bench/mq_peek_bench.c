@@ -75,25 +75,6 @@
 #define MSG_COPY 040000
 #endif
 
-#ifndef MQ_PEEK_BATCH_SIZE_VER0
-/*
- * include/mq_peek.h before the v3 batch ABI: the v3 layout here
- * (/work/notes/batch-abi-v3.md), so that the C peer's batch can be measured
- * before the module speaks it.
- */
-struct mq_peek_batch3 {
-	__u32 size, flags;
-	__u64 buf, buf_len, offset, used, curmsgs, queue_id, changes;
-};
-
-struct mq_peek_record3 {
-	__u32 rec_len, msg_prio;
-	__u64 msg_len, data_len;
-};
-#define mq_peek_batch mq_peek_batch3
-#define mq_peek_record mq_peek_record3
-#define MQ_PEEK_BATCH_SIZE_VER0 64
-#endif
 _Static_assert(sizeof(struct mq_peek_batch) == 64, "v3 batch layout");
 _Static_assert(sizeof(struct mq_peek_record) == 24, "v3 record layout");
 
@@ -470,7 +451,8 @@ static int usable(const struct contender *c, long size)
 /*
  * Per message, each contender's time at each size for the n measured so far (the
  * warm-up), to predict the next n's: per message a + b * n through the last two
- * points (a walk from the head costs O(n) per message), else constant.
+ * points when it grew by half or more (a walk from the head costs O(n) per
+ * message), else constant (a smaller growth is a busy host, not a walk).
  */
 static double per_msg[NC][4][3];
 
@@ -485,7 +467,7 @@ static double predict(int k, int si, int a)
 		return p2 * ns_list[a];
 	p1 = per_msg[k][si][a - 2];
 	b = (p2 - p1) / (ns_list[a - 1] - ns_list[a - 2]);
-	return (b > 0 ? p2 + b * (ns_list[a] - ns_list[a - 1]) : p2) * ns_list[a];
+	return (p2 > 1.5 * p1 ? p2 + b * (ns_list[a] - ns_list[a - 1]) : p2) * ns_list[a];
 }
 
 static void cell(int a, int si, int *perm, unsigned char **store)

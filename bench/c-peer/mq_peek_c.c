@@ -37,42 +37,6 @@
 
 #define REC_HDR		sizeof(struct mq_peek_record)
 
-#ifdef MQ_PEEK_BATCH_SIZE_VER0
-#define QUEUE_ID(info)	((info)->queue_id)
-#define CHANGES(info)	((info)->changes)
-#define V2_CAST
-#else
-/*
- * The series before v3 of F_MQ_PEEK_BATCH: the same version under other
- * names, and the v2 structures under ours.  Only until the v3 series lands.
- */
-#define QUEUE_ID(info)	((info)->generation)
-#define CHANGES(info)	((info)->mod_seq)
-#define mq_peek_batch	mq_peek_batch_v3
-#define mq_peek_record	mq_peek_record_v3
-struct mq_peek_batch_v3 {
-	__u32	size;
-	__u32	flags;
-	__u64	buf;
-	__u64	buf_len;
-	__u64	offset;
-	__u64	used;
-	__u64	curmsgs;
-	__u64	queue_id;
-	__u64	changes;
-};
-
-struct mq_peek_record_v3 {
-	__u32	rec_len;
-	__u32	msg_prio;
-	__u64	msg_len;
-	__u64	data_len;
-};
-
-#define MQ_PEEK_BATCH_SIZE_VER0	64
-#define V2_CAST	(void *)
-#endif
-
 static_assert(sizeof(struct mq_peek_batch) == MQ_PEEK_BATCH_SIZE_VER0);
 static_assert(sizeof(struct mq_peek_record) == 24);
 
@@ -273,8 +237,8 @@ static long c_peek_batch(const struct mq_peek_ops *ops, struct file *file,
 	}
 	records = kbuf ? gather(info, b.offset, kbuf, size, &out) : 0;
 	out.curmsgs = info->attr.mq_curmsgs;
-	out.queue_id = QUEUE_ID(info);
-	out.changes = CHANGES(info);
+	out.queue_id = info->queue_id;
+	out.changes = info->changes;
 	spin_unlock(&info->lock);
 
 	left = copy_to_user(u64_to_user_ptr(b.buf), kbuf, out.used);
@@ -305,7 +269,7 @@ static long c_peek_batch(const struct mq_peek_ops *ops, struct file *file,
 
 static const struct mq_peek_ops c_ops = {
 	.peek = c_peek,
-	.peek_batch = V2_CAST c_peek_batch,
+	.peek_batch = c_peek_batch,
 };
 
 static int __init mq_peek_c_init(void)
