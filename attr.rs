@@ -107,44 +107,72 @@ impl PeekRequest {
     }
 }
 
-/// `struct mq_peek_batch`: one layout for 32-bit and 64-bit callers.
+/// `struct mq_peek_batch`: one layout for 32-bit and 64-bit callers, of which the caller
+/// passes `size` bytes (at least [`BatchArgs::SIZE_VER0`]).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub(crate) struct BatchArgs {
+    pub(crate) size: u32,
+    pub(crate) flags: u32,
     pub(crate) buf: u64,
     pub(crate) buf_len: u64,
-    pub(crate) offset: u32,
-    pub(crate) flags: u32,
+    pub(crate) offset: u64,
     used: u64,
     curmsgs: u64,
-    generation: u64,
-    mod_seq: u64,
-    pub(crate) reserved: [u64; 3],
+    queue_id: u64,
+    changes: u64,
 }
 
-static_assert!(size_of::<BatchArgs>() == size_of::<bindings::mq_peek_batch>());
-static_assert!(size_of::<BatchArgs>() == 80);
-static_assert!(offset_of!(BatchArgs, buf) == offset_of!(bindings::mq_peek_batch, buf));
-static_assert!(offset_of!(BatchArgs, buf_len) == offset_of!(bindings::mq_peek_batch, buf_len));
-static_assert!(offset_of!(BatchArgs, offset) == offset_of!(bindings::mq_peek_batch, offset));
-static_assert!(offset_of!(BatchArgs, flags) == offset_of!(bindings::mq_peek_batch, flags));
-static_assert!(offset_of!(BatchArgs, used) == offset_of!(bindings::mq_peek_batch, used));
-static_assert!(offset_of!(BatchArgs, curmsgs) == offset_of!(bindings::mq_peek_batch, curmsgs));
-static_assert!(
-    offset_of!(BatchArgs, generation) == offset_of!(bindings::mq_peek_batch, generation)
-);
-static_assert!(offset_of!(BatchArgs, mod_seq) == offset_of!(bindings::mq_peek_batch, mod_seq));
-static_assert!(offset_of!(BatchArgs, reserved) == offset_of!(bindings::mq_peek_batch, reserved));
+type B = bindings::mq_peek_batch;
+static_assert!(size_of::<BatchArgs>() == size_of::<B>());
+static_assert!(size_of::<BatchArgs>() == bindings::MQ_PEEK_BATCH_SIZE_VER0 as usize);
+static_assert!(offset_of!(BatchArgs, size) == offset_of!(B, size));
+static_assert!(offset_of!(BatchArgs, flags) == offset_of!(B, flags));
+static_assert!(offset_of!(BatchArgs, buf) == offset_of!(B, buf));
+static_assert!(offset_of!(BatchArgs, buf_len) == offset_of!(B, buf_len));
+static_assert!(offset_of!(BatchArgs, offset) == offset_of!(B, offset));
+static_assert!(offset_of!(BatchArgs, used) == offset_of!(B, used));
+static_assert!(offset_of!(BatchArgs, curmsgs) == offset_of!(B, curmsgs));
+static_assert!(offset_of!(BatchArgs, queue_id) == offset_of!(B, queue_id));
+static_assert!(offset_of!(BatchArgs, changes) == offset_of!(B, changes));
 
 // SAFETY: Integers only, without padding: every bit pattern is a valid `BatchArgs`.
 unsafe impl FromBytes for BatchArgs {}
 
 impl BatchArgs {
-    /// Reads the caller's `struct mq_peek_batch`.
+    /// `MQ_PEEK_BATCH_SIZE_VER0`, the first published size, which this module knows.
+    pub(crate) const SIZE_VER0: usize = size_of::<BatchArgs>();
+
+    /// Reads the caller's `struct mq_peek_batch` as `copy_struct_from_user()` does: `size`
+    /// below the first published size is `EINVAL`; above `PAGE_SIZE`, or with a non-zero
+    /// byte past the size known here, `E2BIG`.
     pub(crate) fn read(ubatch: UserPtr) -> Result<BatchArgs> {
-        UserSlice::new(ubatch, size_of::<BatchArgs>())
+        let size = UserSlice::new(ubatch, size_of::<u32>())
             .reader()
-            .read::<BatchArgs>()
+            .read::<u32>()? as usize;
+        if size < Self::SIZE_VER0 {
+            return Err(EINVAL);
+        }
+        if size > kernel::page::PAGE_SIZE {
+            return Err(E2BIG);
+        }
+        let mut r = UserSlice::new(ubatch, size).reader();
+        let args = r.read::<BatchArgs>()?;
+        // The tail a newer caller knows: its fields must be zero (not asked for).  Read in
+        // pieces that never cross a page, so that the first byte that is either not zero
+        // or not readable decides between E2BIG and EFAULT, as the man page says.
+        let mut chunk = [0u8; 64];
+        let mut at = ubatch.wrapping_add(size - r.len());
+        while !r.is_empty() {
+            let to_page = kernel::page::PAGE_SIZE - at % kernel::page::PAGE_SIZE;
+            let n = r.len().min(chunk.len()).min(to_page);
+            r.read_slice(&mut chunk[..n])?;
+            if chunk[..n].iter().any(|&b| b != 0) {
+                return Err(E2BIG);
+            }
+            at = at.wrapping_add(n);
+        }
+        Ok(args)
     }
 }
 
@@ -153,20 +181,20 @@ impl BatchArgs {
 pub(crate) struct BatchOut {
     pub(crate) used: u64,
     pub(crate) curmsgs: u64,
-    pub(crate) generation: u64,
-    pub(crate) mod_seq: u64,
+    pub(crate) queue_id: u64,
+    pub(crate) changes: u64,
 }
 
 static_assert!(
     offset_of!(BatchArgs, curmsgs) - offset_of!(BatchArgs, used) == offset_of!(BatchOut, curmsgs)
 );
 static_assert!(
-    offset_of!(BatchArgs, generation) - offset_of!(BatchArgs, used)
-        == offset_of!(BatchOut, generation)
+    offset_of!(BatchArgs, queue_id) - offset_of!(BatchArgs, used) == offset_of!(BatchOut, queue_id)
 );
 static_assert!(
-    offset_of!(BatchArgs, mod_seq) - offset_of!(BatchArgs, used) == offset_of!(BatchOut, mod_seq)
+    offset_of!(BatchArgs, changes) - offset_of!(BatchArgs, used) == offset_of!(BatchOut, changes)
 );
+static_assert!(offset_of!(BatchArgs, used) + size_of::<BatchOut>() == size_of::<BatchArgs>());
 
 // SAFETY: Integers only, without padding: all bytes are initialised.
 unsafe impl AsBytes for BatchOut {}
@@ -187,21 +215,23 @@ impl BatchOut {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub(crate) struct Record {
+    pub(crate) rec_len: u32,
+    pub(crate) msg_prio: u32,
     pub(crate) msg_len: u64,
     pub(crate) data_len: u64,
-    pub(crate) msg_prio: u32,
-    pub(crate) reserved: u32,
 }
 
-static_assert!(size_of::<Record>() == size_of::<bindings::mq_peek_record>());
-static_assert!(offset_of!(Record, msg_len) == offset_of!(bindings::mq_peek_record, msg_len));
-static_assert!(offset_of!(Record, data_len) == offset_of!(bindings::mq_peek_record, data_len));
-static_assert!(offset_of!(Record, msg_prio) == offset_of!(bindings::mq_peek_record, msg_prio));
+type R = bindings::mq_peek_record;
+static_assert!(size_of::<Record>() == size_of::<R>());
+static_assert!(size_of::<Record>() == 24);
+static_assert!(offset_of!(Record, rec_len) == offset_of!(R, rec_len));
+static_assert!(offset_of!(Record, msg_prio) == offset_of!(R, msg_prio));
+static_assert!(offset_of!(Record, msg_len) == offset_of!(R, msg_len));
+static_assert!(offset_of!(Record, data_len) == offset_of!(R, data_len));
+static_assert!(Record::ALIGN == bindings::MQ_PEEK_RECORD_ALIGN as usize);
 
 // SAFETY: Integers only, without padding: all bytes are initialised.
 unsafe impl AsBytes for Record {}
-// SAFETY: Integers only, without padding: every bit pattern is a valid `Record`.
-unsafe impl FromBytes for Record {}
 
 impl Record {
     /// The size of the header.
@@ -209,35 +239,36 @@ impl Record {
     /// Records start at multiples of this in the caller's buffer (`MQ_PEEK_RECORD_ALIGN`).
     pub(crate) const ALIGN: usize = 8;
 
+    /// The header of a record of `data` payload bytes of a message of `len` bytes.
+    pub(crate) fn new(prio: u32, len: usize, data: usize) -> Record {
+        Record {
+            // At most 24 + 16 MiB (`mq_msgsize`'s hard limit) + 7: this never truncates.
+            rec_len: Self::len_of(data) as u32,
+            msg_prio: prio,
+            msg_len: len as u64,
+            data_len: data as u64,
+        }
+    }
+
+    /// `rec_len` of a record of `data` payload bytes: header, payload, padding.
+    pub(crate) const fn len_of(data: usize) -> usize {
+        align_record(Self::SIZE + data)
+    }
+
     /// The header's bytes.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         // SAFETY: `Record` is `AsBytes`: all of its `SIZE` bytes are initialised.
         unsafe { core::slice::from_raw_parts(core::ptr::from_ref(self).cast::<u8>(), Self::SIZE) }
-    }
-
-    /// The header stored at the start of `bytes`, which must hold at least `SIZE` bytes.
-    pub(crate) fn parse(bytes: &[u8]) -> Record {
-        let mut r = Record {
-            msg_len: 0,
-            data_len: 0,
-            msg_prio: 0,
-            reserved: 0,
-        };
-        let len = Self::SIZE.min(bytes.len());
-        // SAFETY: `Record` is `FromBytes`, so any bytes make a valid value; at most `SIZE`
-        // bytes are written into it, and `bytes` holds `len` of them.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                core::ptr::from_mut(&mut r).cast::<u8>(),
-                len,
-            )
-        };
-        r
     }
 }
 
 /// `n` rounded up to a multiple of [`Record::ALIGN`].
 pub(crate) const fn align_record(n: usize) -> usize {
     n.saturating_add(Record::ALIGN - 1) & !(Record::ALIGN - 1)
+}
+
+/// The payload bytes of a first record in a buffer of `len >= Record::SIZE` bytes that
+/// the message does not fit in whole: as many as fill the buffer, a multiple of 8.
+pub(crate) const fn first_record_cap(len: usize) -> usize {
+    (len - Record::SIZE) & !(Record::ALIGN - 1)
 }

@@ -11,13 +11,19 @@
 //! All records of one call come from one version of the queue: when the queue changes
 //! between two holds the call ends with the records it has.  It always makes progress: if
 //! the queue changes before the first record is taken, the call finds it in one hold, as
-//! F_MQ_PEEK does; and a first message too long for the buffer is truncated to fit.
+//! F_MQ_PEEK does; and a first message too long for the buffer is truncated to fill it.
+//!
+//! A record is written only when its whole `rec_len` (header, payload, zero padding to a
+//! multiple of 8) fits in what is left of the buffer, so `used` is always the sum of the
+//! records' `rec_len`.  A fault after the first record ends the call with the records
+//! written whole before the first byte that could not be written; bytes between `used`
+//! and the faulting address may have been written (the part of the record that faulted).
 
 use crate::{
-    attr::{align_record, BatchArgs, BatchOut, Record},
-    cursor,
-    peek::{enomsg, Hold, Snapshot, CHUNK, WALK_BATCH},
-    queue::{Msg, Queue, Reader, Version},
+    attr::{first_record_cap, BatchArgs, BatchOut, Record},
+    cursor::{Lost, Start},
+    peek::{enomsg, Section, Snapshot, CHUNK, WALK_BATCH},
+    queue::{Msg, Queue, Reader, Saved, Version},
     stats::Stats,
 };
 use kernel::{
@@ -33,7 +39,7 @@ const STAGE: usize = CHUNK;
 struct Out {
     buf: UserPtr,
     len: usize,
-    /// Bytes of `buf` written: whole records, each padded to `Record::ALIGN` where it fits.
+    /// Bytes of `buf` written: whole records.
     written: usize,
     /// Records in those bytes.
     count: usize,
@@ -56,55 +62,56 @@ impl Out {
         self.len - self.written - self.stage.len()
     }
 
-    /// The bytes a record of `data` payload bytes takes, with its padding where the
-    /// caller's buffer has room for it.
+    /// The payload bytes of the record of a message of `len` bytes, or `None` if its record
+    /// does not fit whole: all of it if it fits, else, for a first record, as many bytes as
+    /// fill the buffer.
     #[inline]
-    fn record_size(&self, data: usize) -> usize {
-        let end = Record::SIZE + data;
-        align_record(end).min(self.room()).max(end)
+    fn data_for(&self, len: usize) -> Option<usize> {
+        if Record::len_of(len) <= self.room() {
+            Some(len)
+        } else if self.records() == 0 {
+            Some(len.min(first_record_cap(self.room())))
+        } else {
+            None
+        }
     }
 
     /// Appends a record: the header of `msg`, `data` bytes of payload from `r`, padding.
-    /// The caller checked that `record_size(data)` bytes fit in the stage and the buffer.
+    /// The caller checked that `Record::len_of(data)` bytes fit in the stage and the buffer.
     #[inline]
-    fn push(&mut self, msg: &Msg, mut r: Reader<'_>, data: usize) {
-        let size = self.record_size(data);
+    fn push(&mut self, g: &Section<'_, '_>, msg: &Msg, mut r: Reader<'_>, data: usize) {
+        let size = Record::len_of(data);
         let at = self.stage.len();
         let spare = &mut self.stage.spare_capacity_mut()[..size];
         let end = Record::SIZE + data;
         // Zero padding, so that no stale kernel bytes reach user space: one word over the
-        // record's last eight bytes, before the payload overwrites its front part.
-        let word = size > end && size >= Record::SIZE + 8;
-        if word {
-            // SAFETY: `size - 8 .. size` lies inside `spare`.
+        // record's last eight bytes (there is padding only after at least one payload byte,
+        // so they lie past the header), before the payload overwrites its front part.
+        if size > end {
+            // SAFETY: `size - 8 .. size` lies inside `spare`, as `size >= Record::SIZE + 8`.
             unsafe {
                 core::ptr::write_unaligned(spare.as_mut_ptr().add(size - 8).cast::<u64>(), 0)
             };
         }
         let got = r.read(&mut spare[Record::SIZE..end]);
-        let hdr = Record {
-            msg_len: msg.len() as u64,
-            data_len: got as u64,
-            msg_prio: msg.priority(),
-            reserved: 0,
-        };
+        g.copied(got);
+        // A short read cannot happen (a message has all its segments); if it did, the record
+        // would still be well formed: its rest zeroed, its `data_len` what was read.
+        for d in &mut spare[Record::SIZE + got..end] {
+            d.write(0);
+        }
+        let mut hdr = Record::new(msg.priority(), msg.len(), got);
+        hdr.rec_len = size as u32;
         // SAFETY: `spare` holds `size >= Record::SIZE` bytes, so the header fits.
         unsafe { core::ptr::write_unaligned(spare.as_mut_ptr().cast::<Record>(), hdr) };
-        // The rest of the padding, where the word did not cover it: a record cut short by
-        // the end of the buffer, or a short read (`got < data` cannot happen; if it did,
-        // the record would still be well formed).
-        if got < data || (size > end && !word) {
-            for d in &mut spare[Record::SIZE + got..] {
-                d.write(0);
-            }
-        }
         // SAFETY: The `size` bytes after the old length were all initialised just above.
         unsafe { self.stage.set_len(at + size) };
         self.staged += 1;
     }
 
-    /// Copies the staged records to the caller's buffer.  On a fault, writes whole records
-    /// one at a time up to the one that faults, so that only whole records are counted.
+    /// Copies the staged records to the caller's buffer.  On a fault, writes them again one
+    /// at a time, up to the first one that faults: exactly the records before the first
+    /// byte that cannot be written are counted.
     fn flush(&mut self) {
         let stage = self.stage.as_slice();
         if stage.is_empty() {
@@ -120,9 +127,10 @@ impl Out {
         } else {
             self.faulted = true;
             done = 0;
-            while done < stage.len() {
-                let r = Record::parse(&stage[done..]);
-                let end = align_record(done + Record::SIZE + r.data_len as usize).min(stage.len());
+            for _ in 0..self.staged {
+                let mut rec_len = [0u8; 4];
+                rec_len.copy_from_slice(&stage[done..done + 4]);
+                let end = done + u32::from_ne_bytes(rec_len) as usize;
                 if UserSlice::new(self.buf.wrapping_add(self.written + done), end - done)
                     .writer()
                     .write_slice(&stage[done..end])
@@ -140,15 +148,16 @@ impl Out {
         unsafe { self.stage.set_len(0) };
     }
 
-    /// Writes one record straight from a snapshot (too large for the stage).
+    /// Writes one record straight from a snapshot (too large for the stage).  The caller
+    /// checked that `hdr.rec_len` bytes fit.
     fn write_record(&mut self, hdr: &Record, data: &[u8]) {
-        let end = Record::SIZE + data.len();
-        let size = self.record_size(data.len());
+        let size = hdr.rec_len as usize;
+        let pad = size - Record::SIZE - data.len();
         let zeros = [0u8; Record::ALIGN];
         let mut w = UserSlice::new(self.buf.wrapping_add(self.written), size).writer();
         if w.write_slice(hdr.as_bytes()).is_ok()
             && w.write_slice(data).is_ok()
-            && w.write_slice(&zeros[..size - end]).is_ok()
+            && w.write_slice(&zeros[..pad]).is_ok()
         {
             self.written += size;
             self.count += 1;
@@ -162,167 +171,208 @@ impl Out {
 enum Ended {
     /// The caller's buffer is full, or the queue has no more messages.
     Done,
-    /// The step budget of the hold is used up; go on in the next hold.
-    Pause,
-    /// The stage is full; copy it out, then go on.
-    Flush,
-    /// The next record is larger than the stage: take it with F_MQ_PEEK's machinery,
-    /// at most this many payload bytes.
+    /// The step budget of the hold is used up; go on in the next hold from the saved
+    /// position, at this index.
+    Pause(Saved, usize),
+    /// The stage is full; copy it out, then go on from the saved position, at this index.
+    Flush(Saved, usize),
+    /// The next record is larger than the stage: take it with F_MQ_PEEK's machinery, at
+    /// most this many payload bytes.
     Big(usize),
+}
+
+/// One F_MQ_PEEK_BATCH call: the caller's buffer, and where the call is in the queue.
+struct Batch<'a> {
+    q: &'a Queue,
+    stats: &'a Stats,
+    out: Out,
+    /// The index of the first message asked for.
+    first: usize,
+    /// The version all records come from, and the queue's length then; `None` until the
+    /// first hold.
+    version: Option<(Version, usize)>,
+    /// Where the next hold goes on: a position saved in the last one, at its index.
+    next: Option<(Saved, usize)>,
+    /// The queue changed before the first record was taken: find it in one hold.
+    single: bool,
+}
+
+impl<'a> Batch<'a> {
+    /// The index of the next record's message.
+    fn index(&self) -> usize {
+        self.first.saturating_add(self.out.records())
+    }
+
+    /// One hold of the queue's lock: walks towards the next record's message, then stages
+    /// records until the buffer, the stage or the step budget is full.  `None` once the
+    /// call is done.
+    fn hold(&mut self) -> Result<Option<Ended>> {
+        let g = Section::new(self.q, self.stats);
+        if self.version.is_some_and(|(v, _)| v != g.version()) {
+            if self.out.records() > 0 {
+                return Ok(None);
+            }
+            // Nothing taken yet: start over, and find the first record in one hold so that
+            // no amount of traffic can starve the call.
+            self.stats.add(&self.stats.fallbacks, 1);
+            self.single = true;
+            self.version = None;
+            self.next = None;
+        }
+        let (_, curmsgs) = *self.version.get_or_insert_with(|| (g.version(), g.len()));
+        let mut index = self.index();
+        if index >= curmsgs {
+            return Ok(None);
+        }
+        let from = match self.next.take() {
+            Some((saved, at)) => Start::Saved(saved, at),
+            None => Start::Nearest,
+        };
+        let budget = if self.single { usize::MAX } else { WALK_BATCH };
+        // With the version unchanged the saved position is valid and `index` is below the
+        // queue's length: the walk cannot get lost.
+        let found = g.find(index, from, budget).map_err(|_: Lost| enomsg())?;
+        let (mut pos, mut steps) = (found.pos, found.steps);
+        if found.at != index {
+            return Ok(Some(Ended::Pause(pos.save(), found.at)));
+        }
+        self.single = false;
+
+        let mut last = None;
+        let end = loop {
+            let msg = pos.msg();
+            let Some(data) = self.out.data_for(msg.len()) else {
+                break Ended::Done;
+            };
+            if Record::len_of(data) > self.out.stage_cap - self.out.stage.len() {
+                break if self.out.staged == 0 {
+                    // A first record takes as much of whatever message is at `index` as
+                    // fills the buffer, decided again by the snapshot from the message it
+                    // finds (the queue may change once the lock is dropped); a later one
+                    // is taken only from this same version, in which the message and its
+                    // length are the ones seen here.
+                    Ended::Big(if self.out.records() == 0 {
+                        first_record_cap(self.out.room())
+                    } else {
+                        msg.len()
+                    })
+                } else {
+                    Ended::Flush(pos.save(), index)
+                };
+            }
+            self.out.push(&g, msg, pos.reader(), data);
+            last = Some(pos);
+            index += 1;
+            if index >= curmsgs || self.out.room() < Record::SIZE {
+                break Ended::Done;
+            }
+            if steps >= WALK_BATCH {
+                // Go on from this message in the next hold: one step to the next.
+                break Ended::Pause(pos.save(), index - 1);
+            }
+            pos = pos.move_next().ok_or_else(enomsg)?;
+            steps += 1;
+            g.walked(1);
+        };
+        if let Some(p) = last {
+            p.remember(index - 1);
+        }
+        Ok(Some(end))
+    }
+
+    /// Takes the next record, too large for the stage, with F_MQ_PEEK's machinery: at most
+    /// `want` payload bytes.  `false` if the call ends here.
+    fn take_big(&mut self, want: usize) -> Result<bool> {
+        let index = self.index();
+        let mut snap = Snapshot::new();
+        match snap.take_at(self.q, self.stats, index, want) {
+            Ok(()) => (),
+            // What is taken stays taken.
+            Err(_) if self.out.records() > 0 => return Ok(false),
+            // The queue shrank meanwhile: the next hold sees its new version.
+            Err(e) if e == enomsg() => return Ok(true),
+            Err(e) => return Err(e),
+        };
+        if self.out.records() > 0
+            && (self.version.map(|(v, _)| v) != Some(snap.version)
+                || snap.bytes().len() != snap.len)
+        {
+            return Ok(false);
+        }
+        self.version = Some((snap.version, snap.curmsgs));
+        let hdr = Record::new(snap.prio, snap.len, snap.bytes().len());
+        self.out.write_record(&hdr, snap.bytes());
+        Ok(!self.out.faulted)
+    }
+
+    /// Runs the call to its end.
+    fn run(&mut self) -> Result {
+        while !self.out.faulted {
+            match self.hold()? {
+                None | Some(Ended::Done) => break,
+                Some(Ended::Pause(saved, at)) => self.next = Some((saved, at)),
+                Some(Ended::Flush(saved, at)) => {
+                    self.next = Some((saved, at));
+                    self.out.flush();
+                }
+                Some(Ended::Big(want)) => {
+                    self.out.flush();
+                    if self.out.faulted || !self.take_big(want)? {
+                        break;
+                    }
+                }
+            }
+        }
+        self.out.flush();
+        Ok(())
+    }
 }
 
 /// `fcntl(fd, F_MQ_PEEK_BATCH, ubatch)` on the queue `q`.
 pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<usize> {
     let args = BatchArgs::read(ubatch)?;
-    if args.flags != 0 || args.reserved != [0; 3] || args.buf_len < Record::SIZE as u64 {
+    if args.flags != 0 || args.buf_len < Record::SIZE as u64 {
         return Err(EINVAL);
     }
-    let first = args.offset as usize;
     let len = usize::try_from(args.buf_len).unwrap_or(usize::MAX);
     stats.add(&stats.calls, 1);
     let stage_cap = len.min(STAGE);
-    let mut out = Out {
-        buf: UserPtr::try_from(args.buf).map_err(|_| EFAULT)?,
-        len,
-        written: 0,
-        count: 0,
-        stage: KVVec::with_capacity(stage_cap, GFP_KERNEL)?,
-        stage_cap,
-        staged: 0,
-        faulted: false,
+    let mut batch = Batch {
+        q,
+        stats,
+        out: Out {
+            buf: UserPtr::try_from(args.buf).map_err(|_| EFAULT)?,
+            len,
+            written: 0,
+            count: 0,
+            stage: KVVec::with_capacity(stage_cap, GFP_KERNEL)?,
+            stage_cap,
+            staged: 0,
+            faulted: false,
+        },
+        // An offset past what any queue can hold is past the end of this one.
+        first: usize::try_from(args.offset).unwrap_or(usize::MAX),
+        version: None,
+        next: None,
+        single: false,
     };
-    let mut version: Option<Version> = None;
-    let mut curmsgs = 0;
-    let mut next = None;
-    let mut single = false;
-
-    while !out.faulted {
-        let g = Hold::new(q, stats);
-        if version.is_some_and(|v| v != g.version()) {
-            if out.records() > 0 {
-                break;
-            }
-            // Nothing taken yet: start over, and find the first record in one hold so that
-            // no amount of traffic can starve the call.
-            stats.add(&stats.fallbacks, 1);
-            single = true;
-            version = None;
-            next = None;
-        }
-        let v = *version.get_or_insert_with(|| {
-            curmsgs = g.len();
-            g.version()
-        });
-        let index = first.saturating_add(out.records());
-        if index >= curmsgs {
-            break;
-        }
-        let (pos, at) = match next.take().and_then(|(s, at)| Some((g.resume(&s)?, at))) {
-            Some(resumed) => resumed,
-            None => {
-                let mut hit = false;
-                let start = cursor::start(&g, index, true, &mut hit).ok_or_else(enomsg)?;
-                stats.add(&stats.cursor_hits, u64::from(hit));
-                start
-            }
-        };
-        let budget = if single { usize::MAX } else { WALK_BATCH };
-        let (mut pos, at, mut steps) = cursor::walk(pos, at, index, budget).ok_or_else(enomsg)?;
-        if at != index {
-            stats.add(&stats.steps, steps as u64);
-            next = Some((pos.save(), at));
-            continue;
-        }
-        single = false;
-
-        let mut index = index;
-        let mut last = None;
-        let end = loop {
-            let msg = pos.msg();
-            let data = if Record::SIZE + msg.len() <= out.room() {
-                msg.len()
-            } else if out.records() == 0 {
-                out.room() - Record::SIZE
-            } else {
-                break Ended::Done;
-            };
-            if out.record_size(data) > out.stage_cap - out.stage.len() {
-                break if out.staged == 0 {
-                    Ended::Big(data)
-                } else {
-                    Ended::Flush
-                };
-            }
-            out.push(msg, pos.reader(), data);
-            last = Some(pos);
-            index += 1;
-            if index >= curmsgs || out.room() < Record::SIZE {
-                break Ended::Done;
-            }
-            pos = pos.step(true).ok_or_else(enomsg)?;
-            steps += 1;
-            if steps >= WALK_BATCH {
-                break Ended::Pause;
-            }
-        };
-        stats.add(&stats.steps, steps as u64);
-        if let Some(p) = last {
-            p.remember(index - 1);
-        }
-        match end {
-            Ended::Done => break,
-            Ended::Pause => {
-                next = Some((pos.save(), index));
-                continue;
-            }
-            Ended::Flush => {
-                next = Some((pos.save(), index));
-                drop(g);
-                out.flush();
-            }
-            Ended::Big(data) => {
-                drop(g);
-                out.flush();
-                if out.faulted {
-                    break;
-                }
-                let mut snap = Snapshot::new();
-                match snap.take_at(q, stats, index, data) {
-                    Ok(()) => (),
-                    // What is taken stays taken.
-                    Err(_) if out.records() > 0 => break,
-                    // The queue shrank meanwhile: the next hold sees its new version.
-                    Err(e) if e == enomsg() => continue,
-                    Err(e) => return Err(e),
-                };
-                if out.records() > 0 && snap.version != v {
-                    break;
-                }
-                version = Some(snap.version);
-                curmsgs = snap.curmsgs;
-                let hdr = Record {
-                    msg_len: snap.len as u64,
-                    data_len: snap.bytes().len() as u64,
-                    msg_prio: snap.prio,
-                    reserved: 0,
-                };
-                out.write_record(&hdr, snap.bytes());
-            }
-        }
-    }
-    out.flush();
+    batch.run()?;
+    let out = &batch.out;
     if out.count == 0 && out.faulted {
         return Err(EFAULT);
     }
-    let v = version.unwrap_or(Version {
-        generation: 0,
-        mod_seq: 0,
-    });
+    let (v, curmsgs) = batch.version.unwrap_or((
+        Version {
+            queue_id: 0,
+            changes: 0,
+        },
+        0,
+    ));
     BatchOut {
         used: out.written as u64,
         curmsgs: curmsgs as u64,
-        generation: v.generation,
-        mod_seq: v.mod_seq,
+        queue_id: v.queue_id,
+        changes: v.changes,
     }
     .write(ubatch)?;
     Ok(out.count)

@@ -67,8 +67,9 @@ mod peek;
 mod queue;
 mod stats;
 
+use core::ptr::addr_of;
 use queue::Queue;
-use stats::Stats;
+use stats::{Files, Stats};
 
 module! {
     type: MqPeek,
@@ -92,73 +93,107 @@ impl kernel::Module for MqPeek {
     }
 }
 
-/// The registered provider of F_MQ_PEEK and F_MQ_PEEK_BATCH, with the state its calls use.
+/// The provider of F_MQ_PEEK and F_MQ_PEEK_BATCH: the state its calls use, its registration
+/// with the core, and the debugfs files of that state.
+#[pin_data]
+struct Provider {
+    stats: Stats,
+    /// Initialised after `stats`: a call may come in as soon as it is registered.
+    #[pin]
+    registration: Registration,
+    /// Created only once the registration succeeded; dropped (removed) after it.
+    #[pin]
+    files: Files,
+}
+
+impl Provider {
+    fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(&this in Provider {
+            stats: Stats::new(),
+            registration <- Registration::new(bindings::mq_peek_ops {
+                peek: Some(peek_callback),
+                peek_batch: Some(peek_batch_callback),
+            }),
+            // SAFETY: `stats` is initialised (fields are initialised in order) and pinned
+            // with the provider, which outlives `files`.
+            files <- unsafe { Files::new(module, addr_of!((*this.as_ptr()).stats)) },
+        }? Error)
+    }
+
+    /// The provider whose ops the core passed to a callback.
+    ///
+    /// # Safety
+    ///
+    /// `ops` must be the ops of the `registration` of a live `Provider`, which stays live
+    /// for `'a`.
+    unsafe fn from_ops<'a>(ops: *const bindings::mq_peek_ops) -> &'a Provider {
+        // SAFETY: Per the requirements, `ops` belongs to a `Registration`, itself the
+        // `registration` field of a live `Provider`.
+        unsafe {
+            let registration = Registration::from_ops(ops);
+            &*kernel::container_of!(registration, Provider, registration)
+        }
+    }
+}
+
+/// The registration of a provider with the core, as `MiscDeviceRegistration` is of a misc
+/// device: registered when initialised, unregistered when dropped.
 ///
 /// # Invariants
 ///
-/// `ops` is registered with the core from the end of initialisation until `drop`.
+/// `ops` is registered with the core (`mq_peek_register()`) for the whole life of the
+/// value.
 #[pin_data(PinnedDrop)]
-struct Provider {
-    #[pin]
-    stats: Stats,
-    /// Initialised (and registered) after `stats`: a call may come in at once.
+struct Registration {
     #[pin]
     ops: Opaque<bindings::mq_peek_ops>,
 }
 
-// SAFETY: After initialisation `ops` is only read, by the core, and `stats` is atomics and
-// debugfs state that is only touched at creation and in `drop`; so `Provider` may be used
-// and dropped from any thread.
-unsafe impl Send for Provider {}
-// SAFETY: As above: shared references only ever read `ops` and update atomics.
-unsafe impl Sync for Provider {}
+// SAFETY: Once registered the ops are only read, by the core, from any thread; unregistering
+// may happen on any thread.
+unsafe impl Send for Registration {}
+// SAFETY: As above: a shared reference gives no way to write the ops.
+unsafe impl Sync for Registration {}
 
-impl Provider {
-    fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        try_pin_init!(Provider {
-            stats <- Stats::new(module),
-            ops <- register(),
-        })
+impl Registration {
+    /// Writes `ops` into their final, pinned place and registers them.  Fails (with nothing
+    /// registered) if another provider is registered.
+    fn new(ops: bindings::mq_peek_ops) -> impl PinInit<Self, Error> {
+        let f = move |slot: *mut Opaque<bindings::mq_peek_ops>| {
+            let raw = Opaque::raw_get(slot);
+            // SAFETY: `slot` is valid for writes (the initialiser's contract), and `raw`
+            // points into it.
+            unsafe { raw.write(ops) };
+            // SAFETY: `raw` points to initialised ops that stay pinned there until `drop`
+            // unregisters them.
+            to_result(unsafe { bindings::mq_peek_register(raw) })
+        };
+        // INVARIANT: The initialiser succeeds only if the ops were registered.
+        try_pin_init!(Registration {
+            // SAFETY: On `Ok` the slot is initialised (written above); on `Err` it need not
+            // be: an `Opaque` may hold anything, and nothing was registered.
+            ops <- unsafe { pin_init_from_closure(f) },
+        }? Error)
     }
 
-    /// The provider whose `ops` the core passed to a callback.
+    /// The registration whose ops the core passed to a callback.
     ///
     /// # Safety
     ///
-    /// `ops` must be the `ops` of a live `Provider`, which stays live for `'a`.
-    unsafe fn from_ops<'a>(ops: *const bindings::mq_peek_ops) -> &'a Provider {
+    /// `ops` must be the `ops` of a live `Registration`.
+    unsafe fn from_ops(ops: *const bindings::mq_peek_ops) -> *const Registration {
         // `Opaque<T>` is a transparent wrapper of `T`: the field's address is the ops'.
         let ops = ops.cast::<Opaque<bindings::mq_peek_ops>>();
-        // SAFETY: Per the requirements, `ops` is the `ops` field of a live `Provider`.
-        unsafe { &*kernel::container_of!(ops, Provider, ops) }
+        // SAFETY: Per the requirements, `ops` is the `ops` field of a `Registration`.
+        unsafe { kernel::container_of!(ops, Registration, ops) }
     }
 }
 
-/// Writes the ops into their final, pinned place and registers them with the core.  On
-/// failure nothing is registered (and `Opaque` may stay as it is).
-fn register() -> impl PinInit<Opaque<bindings::mq_peek_ops>, Error> {
-    let f = |slot: *mut Opaque<bindings::mq_peek_ops>| {
-        let ops = Opaque::raw_get(slot);
-        // SAFETY: `slot` is valid for writes (the initialiser's contract), and `ops` points
-        // into it.  Once registered, the ops stay pinned there until `drop` unregisters them.
-        unsafe {
-            ops.write(bindings::mq_peek_ops {
-                peek: Some(peek_callback),
-                peek_batch: Some(peek_batch_callback),
-            });
-            to_result(bindings::mq_peek_register(ops))
-        }
-    };
-    // SAFETY: On `Ok` the slot is initialised (written above); on `Err` it need not be: an
-    // `Opaque` may hold anything, and nothing was registered.
-    unsafe { pin_init_from_closure(f) }
-}
-
 #[pinned_drop]
-impl PinnedDrop for Provider {
+impl PinnedDrop for Registration {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: `ops` is registered (type invariant).  Unregistering waits until no call
-        // can still be running, so `stats` may be torn down after this.
+        // can still be running, so the provider's state may be torn down after this.
         unsafe { bindings::mq_peek_unregister(self.ops.get()) };
         pr_info!("F_MQ_PEEK provider unregistered\n");
     }

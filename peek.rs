@@ -23,11 +23,11 @@
 
 use crate::{
     attr::PeekRequest,
-    cursor,
+    cursor::{Found, Lost, Start},
     queue::{Guard, Pos, Queue, Version},
     stats::Stats,
 };
-use core::{mem::MaybeUninit, ops::Deref};
+use core::{cell::Cell, mem::MaybeUninit, ops::Deref};
 use kernel::{
     alloc::KVVec,
     bindings,
@@ -50,26 +50,59 @@ pub(crate) fn enomsg() -> Error {
     Error::from_errno(-(bindings::ENOMSG as i32))
 }
 
-/// A hold of a queue's lock, timed while statistics are being collected.
-pub(crate) struct Hold<'q, 's> {
+/// One critical section on a queue's lock: the lock's [`Guard`], and what the section
+/// does (list steps, bytes copied, its duration), recorded while statistics are being
+/// collected.
+pub(crate) struct Section<'q, 's> {
     guard: Guard<'q>,
     stats: &'s Stats,
     since: Option<Ktime>,
+    steps: Cell<usize>,
+    bytes: Cell<usize>,
 }
 
-impl<'q, 's> Hold<'q, 's> {
+impl<'q, 's> Section<'q, 's> {
     #[inline]
     pub(crate) fn new(q: &'q Queue, stats: &'s Stats) -> Self {
         let guard = q.lock();
-        Hold {
+        Section {
             guard,
             stats,
             since: stats.hold_timer(),
+            steps: Cell::new(0),
+            bytes: Cell::new(0),
         }
+    }
+
+    /// Counts `n` list steps walked in this section.
+    #[inline]
+    pub(crate) fn walked(&self, n: usize) {
+        self.steps.set(self.steps.get() + n);
+    }
+
+    /// Counts `n` payload bytes copied in this section.
+    #[inline]
+    pub(crate) fn copied(&self, n: usize) {
+        self.bytes.set(self.bytes.get() + n);
+    }
+
+    /// [`Guard::find`], counted.
+    #[inline]
+    pub(crate) fn find(
+        &self,
+        index: usize,
+        from: Start,
+        budget: usize,
+    ) -> core::result::Result<Found<'_>, Lost> {
+        let found = self.guard.find(index, from, budget)?;
+        self.walked(found.steps);
+        self.stats
+            .add(&self.stats.cursor_hits, u64::from(found.cursor_hit));
+        Ok(found)
     }
 }
 
-impl<'q> Deref for Hold<'q, '_> {
+impl<'q> Deref for Section<'q, '_> {
     type Target = Guard<'q>;
 
     fn deref(&self) -> &Guard<'q> {
@@ -77,11 +110,12 @@ impl<'q> Deref for Hold<'q, '_> {
     }
 }
 
-impl Drop for Hold<'_, '_> {
+impl Drop for Section<'_, '_> {
     #[inline]
     fn drop(&mut self) {
         // Runs before `guard` is dropped, i.e. while the lock is still held.
-        self.stats.hold_done(self.since);
+        self.stats
+            .section_done(self.since, self.steps.get(), self.bytes.get());
     }
 }
 
@@ -107,8 +141,8 @@ impl Snapshot {
             prio: 0,
             len: 0,
             version: Version {
-                generation: 0,
-                mod_seq: 0,
+                queue_id: 0,
+                changes: 0,
             },
             curmsgs: 0,
             small: [MaybeUninit::uninit(); SMALL],
@@ -130,7 +164,7 @@ impl Snapshot {
     /// Copies the first `want` bytes of the message at `pos` in this hold if a buffer large
     /// enough is at hand (the preallocated one, else the stack); `false` if not.
     #[inline]
-    fn take(&mut self, g: &Guard<'_>, pos: Pos<'_>, want: usize) -> bool {
+    fn take(&mut self, g: &Section<'_, '_>, pos: Pos<'_>, want: usize) -> bool {
         let msg = pos.msg();
         let n = want.min(msg.len());
         let mut r = pos.reader();
@@ -147,6 +181,7 @@ impl Snapshot {
         } else {
             return false;
         }
+        g.copied(n);
         self.prio = msg.priority();
         self.len = msg.len();
         self.version = g.version();
@@ -191,36 +226,26 @@ fn bounded(
     snap: &mut Snapshot,
 ) -> Result<bool> {
     // Reach the message, at most WALK_BATCH steps per hold.
-    let mut walked = None;
-    let saved = loop {
-        let g = Hold::new(q, stats);
-        let (pos, at) = match walked {
-            None => {
-                let mut hit = false;
-                let start = cursor::start(&g, index, true, &mut hit).ok_or_else(enomsg)?;
-                stats.add(&stats.cursor_hits, u64::from(hit));
-                start
-            }
-            Some((ref saved, at)) => match g.resume(saved) {
-                Some(pos) => (pos, at),
-                None => return Ok(false),
-            },
+    let mut from = Start::Nearest;
+    let (saved, n) = loop {
+        let g = Section::new(q, stats);
+        let found = match g.find(index, from, WALK_BATCH) {
+            Ok(found) => found,
+            Err(Lost::Changed) => return Ok(false),
+            Err(Lost::NoMessage) => return Err(enomsg()),
         };
-        let (pos, at, steps) = cursor::walk(pos, at, index, WALK_BATCH).ok_or_else(enomsg)?;
-        stats.add(&stats.steps, steps as u64);
-        if at != index {
-            walked = Some((pos.save(), at));
+        if found.at != index {
+            from = Start::Saved(found.pos.save(), found.at);
             continue;
         }
-        if steps != 0 {
-            pos.remember(index);
+        if found.steps != 0 {
+            found.pos.remember(index);
         }
-        if snap.take(&g, pos, want) {
+        if snap.take(&g, found.pos, want) {
             return Ok(true);
         }
-        break (pos.save(), want.min(pos.msg().len()));
+        break (found.pos.save(), want.min(found.pos.msg().len()));
     };
-    let (saved, n) = saved;
 
     // Allocate exactly what this message needs, with the lock dropped.  Never more than
     // the RFC's min(buf_len, mq_msgsize): no failure the RFC would not have.
@@ -230,7 +255,7 @@ fn bounded(
     // stopped.
     let mut reading = None;
     loop {
-        let g = Hold::new(q, stats);
+        let g = Section::new(q, stats);
         let mut r = match reading {
             None => match g.resume(&saved) {
                 Some(pos) => pos.reader(),
@@ -243,6 +268,7 @@ fn bounded(
         };
         let k = (n - r.done()).min(CHUNK);
         let got = r.read(&mut heap.spare_capacity_mut()[..k]);
+        g.copied(got);
         // SAFETY: `read` initialised the next `got` bytes after the current length.
         unsafe { heap.set_len(heap.len() + got) };
         if got < k || r.done() == n {
@@ -268,16 +294,18 @@ fn one_hold(
     snap: &mut Snapshot,
 ) -> Result {
     loop {
-        let g = Hold::new(q, stats);
-        let mut hit = false;
-        let (pos, at) = cursor::start(&g, index, use_cursor, &mut hit).ok_or_else(enomsg)?;
-        let (pos, _, steps) = cursor::walk(pos, at, index, usize::MAX).ok_or_else(enomsg)?;
-        stats.add(&stats.cursor_hits, u64::from(hit));
-        stats.add(&stats.steps, steps as u64);
+        let g = Section::new(q, stats);
+        let from = if use_cursor {
+            Start::Nearest
+        } else {
+            Start::Head
+        };
+        // Never `Lost::Changed`: the walk does not start from a saved position.
+        let found = g.find(index, from, usize::MAX).map_err(|_| enomsg())?;
         if use_cursor {
-            pos.remember(index);
+            found.pos.remember(index);
         }
-        if snap.take(&g, pos, want) {
+        if snap.take(&g, found.pos, want) {
             return Ok(());
         }
         drop(g);

@@ -75,12 +75,12 @@ impl Queue {
 /// What identifies the state of a queue's message tree (patch 6 of the series).
 ///
 /// While a queue's version is unchanged, nothing has been inserted into or removed from its
-/// tree: `generation` is unique to one queue among all queues ever created, `mod_seq` counts
-/// every insertion and removal.
+/// tree: `queue_id` identifies the queue (unique per boot, global across IPC namespaces,
+/// never reused), `changes` counts every insertion into and removal from its tree.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Version {
-    pub(crate) generation: u64,
-    pub(crate) mod_seq: u64,
+    pub(crate) queue_id: u64,
+    pub(crate) changes: u64,
 }
 
 /// `info->lock` of a queue, held.
@@ -122,13 +122,11 @@ impl<'q> Guard<'q> {
     /// The queue's current version.
     pub(crate) fn version(&self) -> Version {
         let info = self.raw();
-        // SAFETY: The lock is held (type invariant), so the fields are stable.
-        unsafe {
-            Version {
-                generation: (*info).generation,
-                mod_seq: (*info).mod_seq,
-            }
-        }
+        // SAFETY: The lock is held (type invariant), so the field is stable.
+        let queue_id = unsafe { (*info).queue_id };
+        // SAFETY: As above.
+        let changes = unsafe { (*info).changes };
+        Version { queue_id, changes }
     }
 
     /// The number of queued messages (`mq_curmsgs`).
@@ -137,50 +135,78 @@ impl<'q> Guard<'q> {
         usize::try_from(unsafe { (*self.raw()).attr.mq_curmsgs }).unwrap_or(0)
     }
 
-    /// The first message in a non-empty list, from tree node `rb` on towards lower priorities
-    /// (`rb_prev`, when `forward`) or higher ones.  Nodes are never empty in practice;
-    /// `msg_get()` still copes with one, and so do we.
+    /// The oldest message of tree node `rb`, or if its list is empty, of the next node
+    /// towards lower priorities, and so on; `None` past the lowest.  Nodes are never empty
+    /// in practice; `msg_get()` still copes with one, and so do we.
+    ///
+    /// # Safety
+    ///
+    /// `rb` must be null or a node of this queue's tree.
     #[inline]
-    fn scan(&self, mut rb: *mut bindings::rb_node, forward: bool) -> Option<Pos<'_>> {
+    unsafe fn first_from(&self, mut rb: *mut bindings::rb_node) -> Option<Pos<'_>> {
         while let Some(node) = NonNull::new(rb) {
-            // SAFETY: The lock is held and `node` is a node of this queue's tree, so it and
-            // its list are live.
-            unsafe {
-                let head = list_of(node);
-                let link = if forward {
-                    (*head.as_ptr()).next
-                } else {
-                    (*head.as_ptr()).prev
-                };
-                if link != head.as_ptr() {
-                    // INVARIANT: `node` is in this queue's tree and `link` is on its list.
-                    return Some(Pos {
-                        guard: self,
-                        node,
-                        link: NonNull::new_unchecked(link),
-                    });
-                }
-                rb = if forward {
-                    bindings::rb_prev(node.as_ptr())
-                } else {
-                    bindings::rb_next(node.as_ptr())
-                };
+            // SAFETY: `node` is a node of this queue's tree (the safety requirement), live
+            // while the lock is held (type invariant).
+            let head = unsafe { list_of(node) };
+            // SAFETY: As above: the list head is live.
+            let link = unsafe { (*head.as_ptr()).next };
+            if let Some(link) = NonNull::new(link).filter(|&l| l != head) {
+                // INVARIANT: `node` is in this queue's tree and `link` is on its list.
+                return Some(Pos {
+                    guard: self,
+                    node,
+                    link,
+                });
             }
+            // SAFETY: As above; `rb_prev` only reads the tree.
+            rb = unsafe { bindings::rb_prev(node.as_ptr()) };
+        }
+        None
+    }
+
+    /// The newest message of tree node `rb`, or if its list is empty, of the next node
+    /// towards higher priorities, and so on; `None` past the highest.
+    ///
+    /// # Safety
+    ///
+    /// `rb` must be null or a node of this queue's tree.
+    #[inline]
+    unsafe fn last_from(&self, mut rb: *mut bindings::rb_node) -> Option<Pos<'_>> {
+        while let Some(node) = NonNull::new(rb) {
+            // SAFETY: `node` is a node of this queue's tree (the safety requirement), live
+            // while the lock is held (type invariant).
+            let head = unsafe { list_of(node) };
+            // SAFETY: As above: the list head is live.
+            let link = unsafe { (*head.as_ptr()).prev };
+            if let Some(link) = NonNull::new(link).filter(|&l| l != head) {
+                // INVARIANT: `node` is in this queue's tree and `link` is on its list.
+                return Some(Pos {
+                    guard: self,
+                    node,
+                    link,
+                });
+            }
+            // SAFETY: As above; `rb_next` only reads the tree.
+            rb = unsafe { bindings::rb_next(node.as_ptr()) };
         }
         None
     }
 
     /// The message `mq_receive()` would return next: highest priority, oldest.
     pub(crate) fn first(&self) -> Option<Pos<'_>> {
-        // SAFETY: The lock is held; the field is the tree's cached rightmost node.
-        self.scan(unsafe { (*self.raw()).msg_tree_rightmost }, true)
+        // SAFETY: The lock is held (type invariant); the field is the tree's cached
+        // rightmost node.
+        let rb = unsafe { (*self.raw()).msg_tree_rightmost };
+        // SAFETY: `rb` is null or the tree's rightmost node.
+        unsafe { self.first_from(rb) }
     }
 
     /// The message `mq_receive()` would return last: lowest priority, newest.
     pub(crate) fn last(&self) -> Option<Pos<'_>> {
-        // SAFETY: The lock is held; `rb_first` only reads the tree.
+        // SAFETY: The lock is held (type invariant); `rb_first` only reads the tree.
         let rb = unsafe { bindings::rb_first(core::ptr::addr_of!((*self.raw()).msg_tree)) };
-        self.scan(rb, false)
+        // SAFETY: `rb` is null or the tree's leftmost node.
+        unsafe { self.last_from(rb) }
     }
 
     /// Turns a saved position back into a live one if the queue's version is unchanged since
@@ -217,11 +243,11 @@ impl<'q> Guard<'q> {
         let node = NonNull::new(p.node)?;
         let link = NonNull::new(p.link)?;
         // SAFETY: As above.
-        if p.seq != unsafe { (*self.raw()).mod_seq } {
+        if p.seq != unsafe { (*self.raw()).changes } {
             return None;
         }
         let index = p.index;
-        // INVARIANT: Saved by `Pos::remember` with the current `mod_seq`: nothing was
+        // INVARIANT: Saved by `Pos::remember` with the current `changes`: nothing was
         // inserted or removed since, so the node and the message are still in the tree.
         Some((
             Pos {
@@ -248,32 +274,42 @@ pub(crate) struct Pos<'g> {
 }
 
 impl<'g> Pos<'g> {
-    /// The neighbour in receive order: within this priority's list (oldest first), else the
-    /// first message of the next lower priority (`forward`) or the last of the next higher.
+    /// The `msg_list` head of this position's tree node.
+    fn head(&self) -> NonNull<bindings::list_head> {
+        // SAFETY: `node` is a live node of the tree (type invariant; the lock is held).
+        unsafe { list_of(self.node) }
+    }
+
+    /// The next message in receive order: the next one of this priority, else the oldest of
+    /// the next lower priority; `None` after the last message.
     #[inline]
-    pub(crate) fn step(self, forward: bool) -> Option<Pos<'g>> {
-        // SAFETY: The node and the list entry are live (type invariant; the lock is held).
-        unsafe {
-            let head = list_of(self.node);
-            let link = if forward {
-                (*self.link.as_ptr()).next
-            } else {
-                (*self.link.as_ptr()).prev
-            };
-            if link != head.as_ptr() {
-                // INVARIANT: `link` is on the same node's list.
-                return Some(Pos {
-                    link: NonNull::new_unchecked(link),
-                    ..self
-                });
-            }
-            let rb = if forward {
-                bindings::rb_prev(self.node.as_ptr())
-            } else {
-                bindings::rb_next(self.node.as_ptr())
-            };
-            self.guard.scan(rb, forward)
+    pub(crate) fn move_next(self) -> Option<Pos<'g>> {
+        // SAFETY: `link` is a live entry of the node's list (type invariant).
+        let next = unsafe { (*self.link.as_ptr()).next };
+        if let Some(link) = NonNull::new(next).filter(|&l| l != self.head()) {
+            // INVARIANT: `link` is on the same node's list.
+            return Some(Pos { link, ..self });
         }
+        // SAFETY: `node` is a live node of the tree; `rb_prev` only reads the tree.
+        let rb = unsafe { bindings::rb_prev(self.node.as_ptr()) };
+        // SAFETY: `rb` is null or a node of this queue's tree.
+        unsafe { self.guard.first_from(rb) }
+    }
+
+    /// The previous message in receive order: the previous one of this priority, else the
+    /// newest of the next higher priority; `None` before the first message.
+    #[inline]
+    pub(crate) fn move_prev(self) -> Option<Pos<'g>> {
+        // SAFETY: `link` is a live entry of the node's list (type invariant).
+        let prev = unsafe { (*self.link.as_ptr()).prev };
+        if let Some(link) = NonNull::new(prev).filter(|&l| l != self.head()) {
+            // INVARIANT: `link` is on the same node's list.
+            return Some(Pos { link, ..self });
+        }
+        // SAFETY: `node` is a live node of the tree; `rb_next` only reads the tree.
+        let rb = unsafe { bindings::rb_next(self.node.as_ptr()) };
+        // SAFETY: `rb` is null or a node of this queue's tree.
+        unsafe { self.guard.last_from(rb) }
     }
 
     /// Saves this position for a later hold of the lock.
@@ -288,15 +324,17 @@ impl<'g> Pos<'g> {
     /// Records this position, the message at `index`, as the queue's last peek position.
     pub(crate) fn remember(&self, index: usize) {
         let info = self.guard.raw();
-        // SAFETY: The lock is held (type invariant of `Guard`); `peek_pos` and `mod_seq` are
-        // protected by it and the core never reads `peek_pos`.
+        // SAFETY: The lock is held (type invariant of `Guard`), which protects `changes`.
+        let seq = unsafe { (*info).changes };
+        // SAFETY: As above: the lock protects `peek_pos` too, and the core never reads it.
         unsafe {
-            let p = &mut (*info).peek_pos;
-            p.node = self.node.as_ptr();
-            p.link = self.link.as_ptr();
-            p.seq = (*info).mod_seq;
-            p.index = index;
-        }
+            (*info).peek_pos = bindings::mq_peek_pos {
+                node: self.node.as_ptr(),
+                link: self.link.as_ptr(),
+                seq,
+                index,
+            }
+        };
     }
 
     /// The message at this position.

@@ -8,33 +8,34 @@
 //!   lock is timed.  While 0 a call pays one relaxed load for all of it.
 //! - `calls`, `cursor_hits`, `steps` (list steps walked), `fallbacks` (calls whose
 //!   bounded holds were overtaken by a change of the queue and that finished in one hold),
-//!   `max_hold_ns` (the longest single hold of a queue's lock), `holds_over_100us`.
+//!   `max_hold_ns` (the longest single hold of a queue's lock), `holds_over_100us`,
+//!   `max_hold_steps` and `max_hold_bytes` (the most list steps walked and payload bytes
+//!   copied in a single hold: what the man page's bound on holding the lock is about).
 //! - `use_cursor` (default 1): 0 makes F_MQ_PEEK walk from the head in one hold of the
 //!   lock, as the RFC does (for `make bench`).
 //! - `length_query` (default 1): 0 makes F_MQ_PEEK exactly the RFC's (`buf == NULL,
 //!   buf_len == 0` is `EINVAL`), to test user space against such a kernel.
 //! - `peek_batch` (default 1): 0 makes F_MQ_PEEK_BATCH fail with `EINVAL`, as on a kernel
 //!   without it.
+
 //!
 //! The files are read and written through `simple_attr` with atomic loads and stores, so a
 //! reader never races with the module's updates.
 
-use core::{
-    ptr::addr_of,
-    sync::atomic::{AtomicU64, Ordering::Relaxed},
-};
-use kernel::{
-    bindings, c_str,
-    ffi::{c_int, c_void},
-    prelude::*,
-    str::CStr,
-    time::Ktime,
-    types::Opaque,
-    ThisModule,
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use kernel::{prelude::*, time::Ktime, ThisModule};
+#[cfg(CONFIG_DEBUG_FS)]
+use {
+    core::ptr::addr_of,
+    kernel::{
+        bindings, c_str,
+        ffi::{c_int, c_void},
+        str::CStr,
+        types::Opaque,
+    },
 };
 
-/// The module's counters and switches, and their debugfs directory.
-#[pin_data(PinnedDrop)]
+/// The module's counters and switches; their files are [`Files`].
 pub(crate) struct Stats {
     enabled: AtomicU64,
     pub(crate) calls: AtomicU64,
@@ -43,38 +44,17 @@ pub(crate) struct Stats {
     pub(crate) fallbacks: AtomicU64,
     max_hold_ns: AtomicU64,
     holds_over_100us: AtomicU64,
+    max_hold_steps: AtomicU64,
+    max_hold_bytes: AtomicU64,
     use_cursor: AtomicU64,
     length_query: AtomicU64,
     peek_batch: AtomicU64,
-    /// The `file_operations` of every file in `dir`; pinned because debugfs keeps a pointer.
-    #[pin]
-    fops: Opaque<bindings::file_operations>,
-    dir: Dir,
 }
 
-/// The debugfs directory, or null (or an error pointer) if there is none.
-struct Dir(*mut bindings::dentry);
-
-// SAFETY: The pointer is only passed to `debugfs_remove()`, which may be called from any
-// thread.
-unsafe impl Send for Dir {}
-// SAFETY: `&Dir` gives no access to the pointer outside this file, and nothing here uses it
-// through a shared reference.
-unsafe impl Sync for Dir {}
-
 impl Stats {
-    /// Creates the counters and their debugfs files, owned by `module` (an open file pins
-    /// the module, so the files' operations outlive every open file).
-    pub(crate) fn new(module: &'static ThisModule) -> impl PinInit<Self> {
-        let fops = bindings::file_operations {
-            owner: module.as_ptr(),
-            open: Some(open_value),
-            release: Some(bindings::simple_attr_release),
-            read: Some(bindings::debugfs_attr_read),
-            write: Some(bindings::debugfs_attr_write),
-            ..Default::default()
-        };
-        pin_init!(&this in Stats {
+    /// Counters at zero, switches at their defaults.
+    pub(crate) fn new() -> Self {
+        Stats {
             enabled: AtomicU64::new(0),
             calls: AtomicU64::new(0),
             cursor_hits: AtomicU64::new(0),
@@ -82,73 +62,31 @@ impl Stats {
             fallbacks: AtomicU64::new(0),
             max_hold_ns: AtomicU64::new(0),
             holds_over_100us: AtomicU64::new(0),
+            max_hold_steps: AtomicU64::new(0),
+            max_hold_bytes: AtomicU64::new(0),
             use_cursor: AtomicU64::new(1),
             length_query: AtomicU64::new(1),
             peek_batch: AtomicU64::new(1),
-            fops: Opaque::new(fops),
-            // SAFETY: `this` points to the `Stats` being initialised; every field above is
-            // initialised before this one (fields are initialised in order) and the pinned
-            // object outlives the files, which `drop` removes first.
-            dir: unsafe { Self::create_files(this.as_ptr()) },
-        })
-    }
-
-    /// Creates the debugfs directory and one file per value of `*this`.
-    ///
-    /// # Safety
-    ///
-    /// `this` must point to a pinned `Stats` whose values and `fops` are initialised, and
-    /// that stays where it is until its `drop` has removed the files.
-    #[cfg(CONFIG_DEBUG_FS)]
-    unsafe fn create_files(this: *const Stats) -> Dir {
-        // SAFETY: The name is a valid C string; a null parent means the debugfs root.
-        let dir =
-            unsafe { bindings::debugfs_create_dir(c_str!("mq_peek").as_char_ptr(), null_mut()) };
-        // SAFETY: The values and `fops` of `*this` are initialised (safety requirement); only
-        // those fields are borrowed, never the partly initialised whole.
-        let (files, fops) = unsafe {
-            let files: [(&CStr, &AtomicU64); 10] = [
-                (c_str!("stats"), &*addr_of!((*this).enabled)),
-                (c_str!("calls"), &*addr_of!((*this).calls)),
-                (c_str!("cursor_hits"), &*addr_of!((*this).cursor_hits)),
-                (c_str!("steps"), &*addr_of!((*this).steps)),
-                (c_str!("fallbacks"), &*addr_of!((*this).fallbacks)),
-                (c_str!("max_hold_ns"), &*addr_of!((*this).max_hold_ns)),
-                (
-                    c_str!("holds_over_100us"),
-                    &*addr_of!((*this).holds_over_100us),
-                ),
-                (c_str!("use_cursor"), &*addr_of!((*this).use_cursor)),
-                (c_str!("length_query"), &*addr_of!((*this).length_query)),
-                (c_str!("peek_batch"), &*addr_of!((*this).peek_batch)),
-            ];
-            (files, (*addr_of!((*this).fops)).get())
-        };
-        for (name, value) in files {
-            // SAFETY: `value` and `fops` live at fixed addresses until `drop` removes the
-            // directory (safety requirement); `open_value` reads `value` as the `AtomicU64`
-            // it is.  With an error pointer as parent the call does nothing.
-            unsafe {
-                bindings::debugfs_create_file_unsafe(
-                    name.as_char_ptr(),
-                    0o600,
-                    dir,
-                    core::ptr::from_ref(value).cast_mut().cast(),
-                    fops,
-                )
-            };
         }
-        Dir(dir)
     }
 
-    /// Without debugfs there are no files; the values keep their defaults.
-    ///
-    /// # Safety
-    ///
-    /// None needed; `unsafe` only to match the debugfs variant.
-    #[cfg(not(CONFIG_DEBUG_FS))]
-    unsafe fn create_files(_this: *const Stats) -> Dir {
-        Dir(null_mut())
+    /// Every value with its file name.
+    #[cfg(CONFIG_DEBUG_FS)]
+    fn files(&self) -> [(&'static CStr, &AtomicU64); 12] {
+        [
+            (c_str!("stats"), &self.enabled),
+            (c_str!("calls"), &self.calls),
+            (c_str!("cursor_hits"), &self.cursor_hits),
+            (c_str!("steps"), &self.steps),
+            (c_str!("fallbacks"), &self.fallbacks),
+            (c_str!("max_hold_ns"), &self.max_hold_ns),
+            (c_str!("holds_over_100us"), &self.holds_over_100us),
+            (c_str!("max_hold_steps"), &self.max_hold_steps),
+            (c_str!("max_hold_bytes"), &self.max_hold_bytes),
+            (c_str!("use_cursor"), &self.use_cursor),
+            (c_str!("length_query"), &self.length_query),
+            (c_str!("peek_batch"), &self.peek_batch),
+        ]
     }
 
     /// Whether counters and hold times are being collected.
@@ -186,20 +124,28 @@ impl Stats {
         self.on().then(Ktime::ktime_get)
     }
 
-    /// Records the end of a hold started at `since`.
+    /// Records the end of a critical section started at `since` (`None` if statistics
+    /// were off then), in which `steps` list steps were walked and `bytes` bytes copied.
     #[inline]
-    pub(crate) fn hold_done(&self, since: Option<Ktime>) {
+    pub(crate) fn section_done(&self, since: Option<Ktime>, steps: usize, bytes: usize) {
         if let Some(since) = since {
-            self.record_hold(since);
+            self.record_section(since, steps as u64, bytes as u64);
         }
     }
 
     #[cold]
-    fn record_hold(&self, since: Ktime) {
+    fn record_section(&self, since: Ktime, steps: u64, bytes: u64) {
         let ns = u64::try_from((Ktime::ktime_get() - since).to_ns()).unwrap_or(0);
+        self.steps.fetch_add(steps, Relaxed);
         // A plain load first: the read-modify-write is only needed for a new maximum.
-        if ns > self.max_hold_ns.load(Relaxed) {
-            self.max_hold_ns.fetch_max(ns, Relaxed);
+        for (max, v) in [
+            (&self.max_hold_ns, ns),
+            (&self.max_hold_steps, steps),
+            (&self.max_hold_bytes, bytes),
+        ] {
+            if v > max.load(Relaxed) {
+                max.fetch_max(v, Relaxed);
+            }
         }
         // Long holds are rare; counting them tells one stray maximum (an interrupt, a
         // virtual CPU descheduled by its host) from a pattern.
@@ -209,20 +155,130 @@ impl Stats {
     }
 }
 
-#[pinned_drop]
-impl PinnedDrop for Stats {
-    fn drop(self: Pin<&mut Self>) {
-        #[cfg(CONFIG_DEBUG_FS)]
-        // SAFETY: `dir` came from `debugfs_create_dir` (null and error pointers are ignored).
-        // Removal waits for reads and writes in progress; files still open afterwards fail
-        // with EIO and pin the module, so nothing uses `fops` or the values after `self` is
-        // freed.
-        unsafe {
-            bindings::debugfs_remove(self.dir.0)
+/// The debugfs directory of a [`Stats`], `/sys/kernel/debug/mq_peek/`, with one file per
+/// value; removed when dropped.
+#[cfg(CONFIG_DEBUG_FS)]
+#[pin_data(PinnedDrop)]
+pub(crate) struct Files {
+    /// The `file_operations` of every file; pinned because debugfs keeps a pointer.
+    #[pin]
+    fops: Opaque<bindings::file_operations>,
+    dir: Dir,
+}
+
+// SAFETY: After initialisation `fops` is only read, by debugfs, from any thread, and the
+// directory may be removed from any thread (see `Dir`).
+#[cfg(CONFIG_DEBUG_FS)]
+unsafe impl Send for Files {}
+// SAFETY: As above: a shared reference gives no way to write `fops` or use the directory.
+#[cfg(CONFIG_DEBUG_FS)]
+unsafe impl Sync for Files {}
+
+/// The debugfs directory, or null (or an error pointer) if there is none.
+#[cfg(CONFIG_DEBUG_FS)]
+struct Dir(*mut bindings::dentry);
+
+// SAFETY: The pointer is only passed to `debugfs_remove()`, which may be called from any
+// thread.
+#[cfg(CONFIG_DEBUG_FS)]
+unsafe impl Send for Dir {}
+// SAFETY: `&Dir` gives no access to the pointer outside this file, and nothing here uses it
+// through a shared reference.
+#[cfg(CONFIG_DEBUG_FS)]
+unsafe impl Sync for Dir {}
+
+#[cfg(CONFIG_DEBUG_FS)]
+impl Files {
+    /// Creates the files of `*stats`, owned by `module` (an open file pins the module, so
+    /// the files' operations outlive every open file).
+    ///
+    /// # Safety
+    ///
+    /// `stats` must point to a `Stats` that stays where it is until the `Files` is dropped.
+    pub(crate) unsafe fn new(
+        module: &'static ThisModule,
+        stats: *const Stats,
+    ) -> impl PinInit<Self, Error> {
+        let fops = bindings::file_operations {
+            owner: module.as_ptr(),
+            open: Some(open_value),
+            release: Some(bindings::simple_attr_release),
+            read: Some(bindings::debugfs_attr_read),
+            write: Some(bindings::debugfs_attr_write),
+            ..Default::default()
         };
+        try_pin_init!(&this in Files {
+            fops: Opaque::new(fops),
+            // SAFETY: `fops` is initialised (fields are initialised in order) and pinned with
+            // `this`, which `drop` outlives by removing the files first; `stats` stays put
+            // (the safety requirement).
+            dir: unsafe { Self::create(stats, addr_of!((*this.as_ptr()).fops)) },
+        }? Error)
+    }
+
+    /// Creates the directory and one file per value of `*stats`.
+    ///
+    /// # Safety
+    ///
+    /// `stats` and `fops` must point to initialised values that stay where they are until
+    /// the directory is removed.
+    unsafe fn create(stats: *const Stats, fops: *const Opaque<bindings::file_operations>) -> Dir {
+        // SAFETY: The name is a valid C string; a null parent means the debugfs root.
+        let dir =
+            unsafe { bindings::debugfs_create_dir(c_str!("mq_peek").as_char_ptr(), null_mut()) };
+        // SAFETY: `stats` is initialised and stays put (the safety requirement).
+        let stats = unsafe { &*stats };
+        // SAFETY: As above, for `fops`.
+        let fops = unsafe { (*fops).get() };
+        for (name, value) in stats.files() {
+            // SAFETY: `value` and `fops` live at fixed addresses until the directory is
+            // removed (the safety requirement); `open_value` reads `value` as the
+            // `AtomicU64` it is.  With an error pointer as parent the call does nothing.
+            unsafe {
+                bindings::debugfs_create_file_unsafe(
+                    name.as_char_ptr(),
+                    0o600,
+                    dir,
+                    core::ptr::from_ref(value).cast_mut().cast(),
+                    fops,
+                )
+            };
+        }
+        Dir(dir)
     }
 }
 
+#[cfg(CONFIG_DEBUG_FS)]
+#[pinned_drop]
+impl PinnedDrop for Files {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: `dir` came from `debugfs_create_dir` (null and error pointers are ignored).
+        // Removal waits for reads and writes in progress; files still open afterwards fail
+        // with EIO and pin the module, so nothing uses `fops` or the values after this.
+        unsafe { bindings::debugfs_remove(self.dir.0) };
+    }
+}
+
+/// Without debugfs there are no files; the values keep their defaults.
+#[cfg(not(CONFIG_DEBUG_FS))]
+pub(crate) struct Files;
+
+#[cfg(not(CONFIG_DEBUG_FS))]
+impl Files {
+    /// Nothing to create.
+    ///
+    /// # Safety
+    ///
+    /// None needed; `unsafe` only to match the debugfs variant.
+    pub(crate) unsafe fn new(
+        _module: &'static ThisModule,
+        _stats: *const Stats,
+    ) -> impl PinInit<Self, Error> {
+        Files
+    }
+}
+
+#[cfg(CONFIG_DEBUG_FS)]
 /// `open` of every file: a `simple_attr` over the `AtomicU64` in the inode's private data.
 ///
 /// # Safety
@@ -242,6 +298,7 @@ unsafe extern "C" fn open_value(inode: *mut bindings::inode, file: *mut bindings
     }
 }
 
+#[cfg(CONFIG_DEBUG_FS)]
 /// Reads a value for `simple_attr`.
 ///
 /// # Safety
@@ -255,6 +312,7 @@ unsafe extern "C" fn get_value(data: *mut c_void, val: *mut u64) -> c_int {
     0
 }
 
+#[cfg(CONFIG_DEBUG_FS)]
 /// Writes a value for `simple_attr`.
 ///
 /// # Safety
@@ -266,6 +324,7 @@ unsafe extern "C" fn set_value(data: *mut c_void, val: u64) -> c_int {
     0
 }
 
+#[cfg(CONFIG_DEBUG_FS)]
 fn null_mut<T>() -> *mut T {
     core::ptr::null_mut()
 }

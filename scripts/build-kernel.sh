@@ -1,10 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-kernel.sh [debug|release] - build the mq-peek dev kernel into the cache.
+# build-kernel.sh [debug|release|nodebugfs] - build the mq-peek dev kernel into the cache.
 #
 # Debian's 6.12 source + kernel/patches/series + kernel/configs/{base,criu,PROFILE}.config,
 # built with clang-14 (KASAN together with RUST needs an LLVM build) and Debian's rustc.
+# A later fragment overrides an earlier one.  A fragment may name the make targets of its
+# profile on a line "# mq-peek-targets: TARGET..." (default: all): the nodebugfs profile
+# builds only modules_prepare, which in 6.12 builds rust/ (bindings and the kernel crate)
+# too, i.e. everything an external Rust module is compiled against, but no vmlinux.
 #
 # Cache layout ($MQ_PEEK_CACHE, default ~/.cache/mq-peek):
 #   src/                 the patched source, shared by both profiles.  Files are synced by
@@ -41,6 +45,11 @@ only_selftests() {
 	files=$(sed -n 's|^diff --git a/\([^ ]*\) b/.*|\1|p' "$TOP/kernel/patches/$1")
 	[ -n "$files" ] && ! grep -qv '^tools/testing/' <<< "$files"
 }
+TARGETS=$(sed -n 's/^# mq-peek-targets: //p' "${FRAGS[@]}" | tail -1)
+TARGETS=${TARGETS:-all}
+# What a finished build leaves: the bootable image, or for a module-only profile the
+# Rust kernel crate's metadata.
+if [ "$TARGETS" = all ]; then READY=arch/x86/boot/bzImage; else READY=rust/libkernel.rmeta; fi
 PATCHES=()
 for p in "${SERIES[@]}"; do
 	only_selftests "$p" || PATCHES+=("$p")
@@ -54,7 +63,7 @@ key=$({
 	"$RUSTC" --version; clang-14 --version | head -1; "$BINDGEN" --version
 } | sha256sum | cut -c1-16)
 
-if [ "$(cat "$KB/.mq-peek-key" 2>/dev/null)" = "$key" ] && [ -f "$KB/arch/x86/boot/bzImage" ]; then
+if [ "$(cat "$KB/.mq-peek-key" 2>/dev/null)" = "$key" ] && [ -f "$KB/$READY" ]; then
 	echo "$KB"
 	exit 0
 fi
@@ -81,7 +90,8 @@ mkdir -p "$SRC"
 rsync -rlpc --delete "$stage/linux-source-6.12/" "$SRC/"
 rm -rf "$stage"
 
-# 2. Config: tinyconfig + fragments; every requested =y must survive olddefconfig.
+# 2. Config: tinyconfig + fragments; every requested =y must survive olddefconfig, and
+# every "is not set" stay unset (the last fragment that names an option decides).
 mkdir -p "$KB"
 rm -f "$KB/.mq-peek-key"
 make -s -C "$SRC" O="$KB" "${KMAKE[@]}" rustavailable >&2 ||
@@ -91,19 +101,26 @@ make -s -C "$SRC" O="$KB" "${KMAKE[@]}" tinyconfig >&2
 (cd "$KB" && "$SRC/scripts/kconfig/merge_config.sh" -m .config "${FRAGS[@]}" >/dev/null)
 make -s -C "$SRC" O="$KB" "${KMAKE[@]}" olddefconfig >&2
 bad=0
-while read -r o; do
-	grep -q "^$o=y" "$KB/.config" || { echo "build-kernel: $o=y did not survive olddefconfig" >&2; bad=1; }
-done < <(grep -h '^CONFIG_.*=y' "${FRAGS[@]}" | cut -d= -f1)
-while read -r o; do
-	if grep -q "^$o=" "$KB/.config"; then echo "build-kernel: $o is set but must not be" >&2; bad=1; fi
-done < <(grep -h '^# CONFIG_.* is not set' "${FRAGS[@]}" | awk '{print $2}')
+# want[OPTION] = y or n, from the last fragment naming it.
+declare -A want
+while read -r o v; do want[$o]=$v; done < <(sed -n -e 's/^\(CONFIG_[A-Za-z0-9_]*\)=y$/\1 y/p' \
+	-e 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1 n/p' "${FRAGS[@]}")
+for o in "${!want[@]}"; do
+	if [ "${want[$o]}" = y ]; then
+		grep -q "^$o=y" "$KB/.config" || { echo "build-kernel: $o=y did not survive olddefconfig" >&2; bad=1; }
+	elif grep -q "^$o=" "$KB/.config"; then
+		echo "build-kernel: $o is set but must not be" >&2
+		bad=1
+	fi
+done
 [ $bad = 0 ] || exit 1
 # An unchanged config keeps its old timestamp, so make does not rebuild everything.
 if cmp -s "$KB/.config" "$KB/.config.prev"; then touch -r "$KB/.config.prev" "$KB/.config"; fi
 
 # 3. Build.
-log "building the $PROFILE kernel in $KB (make -j$JOBS, log: $KB/build.log)"
-if ! make -C "$SRC" O="$KB" "${KMAKE[@]}" -j"$JOBS" all > "$KB/build.log" 2>&1; then
+log "building the $PROFILE kernel ($TARGETS) in $KB (make -j$JOBS, log: $KB/build.log)"
+# shellcheck disable=SC2086	# the words of TARGETS
+if ! make -C "$SRC" O="$KB" "${KMAKE[@]}" -j"$JOBS" $TARGETS > "$KB/build.log" 2>&1; then
 	grep -E 'error|Error' "$KB/build.log" | head -20 >&2
 	echo "build-kernel: build failed, see $KB/build.log" >&2
 	exit 1

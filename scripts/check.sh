@@ -33,7 +33,7 @@ mapfile -t TEST_FILES < <(make -s print-TEST_FILES)
 # The checks of the harness itself, run after the tests, in this order.
 CHECKS=(check_vm_verdict check_cargo_test check_vm_true check_vm_false check_vm_exit7
 	check_vm_warn_on check_vm_stdout_warning check_vm_hang check_kernel_config
-	check_man_page check_selftest_patch)
+	check_man_page check_selftest_patch check_module_nodebugfs check_headers)
 
 # CRIU (tests/criu/, issue 16): one boot, one result per case of criu-tests.sh, plus the
 # verdict of that boot.
@@ -239,6 +239,58 @@ check_selftest_patch() {
 	else
 		sed 's/^/# /' "$LOGS/selftest-patch.log"
 		result fail "$desc"
+	fi
+}
+
+# The module builds against a kernel without debugfs (CONFIG_DEBUG_FS=n): then debugfs's
+# functions are static inline stubs, absent from the bindings, and naming one is a build
+# error.  The nodebugfs profile (kernel/configs/nodebugfs.config) is the base profile with
+# debugfs off, built only as far as an external module needs (modules_prepare: the
+# generated headers, the bindings and the Rust kernel crate), once, then cached like the
+# other profiles.  No Module.symvers without vmlinux: modpost's unresolved symbols are only
+# warnings here; the module is linked in full against the debug kernel above.
+check_module_nodebugfs() {
+	local desc="mq_peek.ko builds against a kernel with CONFIG_DEBUG_FS=n"
+	if scripts/build-kernel.sh nodebugfs > "$LOGS/build-nodebugfs.log" 2>&1 &&
+		make -s PROFILE=nodebugfs KBUILD_MODPOST_WARN=1 modules \
+			>> "$LOGS/build-nodebugfs.log" 2>&1 &&
+		[ -f build/module-nodebugfs/mq_peek.ko ]; then
+		result ok "$desc"
+	else
+		tail -20 "$LOGS/build-nodebugfs.log" | sed 's/^/# /'
+		result fail "$desc" "log: $LOGS/build-nodebugfs.log"
+	fi
+}
+
+# include/mq_peek.h in every include order with the C library's and the kernel's headers
+# (Debian's, and the series' own from `make headers`), and the man page's SYNOPSIS as
+# printed (scripts/check-headers.sh): one result per program compiled.
+check_headers() {
+	local line n=0 bad=0 uapi=""
+	# the series' own UAPI headers, as headers_install writes them
+	if make -s -C "$CACHE/src" O="$CACHE/build-debug" "${KMAKE[@]}" headers \
+		> "$LOGS/check-headers.log" 2>&1; then
+		uapi=$CACHE/build-debug/usr/include
+	else
+		echo "not ok make headers of the debug kernel failed" >> "$LOGS/check-headers.log"
+	fi
+	scripts/check-headers.sh "$uapi" >> "$LOGS/check-headers.log" 2>&1 || true
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) n=$((n + 1)) ;;
+		"not ok "*) bad=$((bad + 1)); echo "# ${line#not ok }" ;;
+		esac
+	done < "$LOGS/check-headers.log"
+	if [ "$bad" = 0 ] && [ "$n" -gt 0 ]; then
+		result ok "include/mq_peek.h and the SYNOPSIS compile in every include order" \
+			"" "$n"
+	else
+		sed -n 's/^#   /# /p' "$LOGS/check-headers.log" | head -20
+		# every program counts: the passes, and each failure
+		passed=$((passed + n))
+		[ "$bad" = 0 ] || failed=$((failed + bad - 1))
+		result fail "include/mq_peek.h and the SYNOPSIS compile in every include order" \
+			"$bad of $((n + bad)) programs failed"
 	fi
 }
 

@@ -131,13 +131,24 @@ these, in a debug kernel with KASAN, lockdep and kmemleak:
     under interleaved sends and receives, long messages and long walks
     while the queue changes.  Built -m32 as well, it covers the compat
     layout of struct mq_peek_attr.
+  - mq_peek_batch_test: fcntl(F_MQ_PEEK_BATCH): every record equal to
+    F_MQ_PEEK's answer for the same offset, rec_len and the 8-byte
+    alignment, records written only when they fit whole, the truncation
+    of a lone first record, the size of struct mq_peek_batch checked as
+    copy_struct_from_user() does (EINVAL, E2BIG, zero tails accepted),
+    only the output fields written, faults (EFAULT for the first record,
+    whole records counted and nothing written past the fault after it),
+    the queue's version across quiet dumps, sends, receives and a queue
+    created again, records too large for one hold of the lock, and dumps
+    while the queue changes.  Built -m32 as well: one layout for all.
   - mq_peek_fuzz: seeded random descriptors, attr placements, offsets,
-    lengths and buffers against a model of the documented semantics
-    that predicts every result (MQ_PEEK_SEED replays a run).
-  - mq_peek_storm: senders, receivers and peekers moving self-checking
-    messages while other threads unlink and re-create the queue, swap
-    descriptors and arm mq_notify(); and, when MQ_PEEK_KO names the
-    provider module, unload and reload it under load.
+    lengths and buffers, for both commands, against a model of the
+    documented semantics that predicts every result (MQ_PEEK_SEED
+    replays a run).
+  - mq_peek_storm: senders, receivers, peekers and batch readers moving
+    self-checking messages while other threads unlink and re-create the
+    queue, swap descriptors and arm mq_notify(); and, when MQ_PEEK_KO
+    names the provider module, unload and reload it under load.
 
 mq_peek_util.h holds what they share: the msg_msg segment sizes, the
 mqueue limits, a payload pattern, a pseudo-random generator, and a

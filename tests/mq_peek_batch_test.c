@@ -3,10 +3,13 @@
  * mq_peek_batch_test - fcntl(F_MQ_PEEK_BATCH) with mq_peek.ko loaded.
  *
  * Every record must equal what F_MQ_PEEK answers for the same offset (order,
- * priority, bytes, truncation); buffer sizes around the exact fit; the queue's
- * version must stay put across a quiet dump and move when a message is sent or
- * received in between; faults never count partial records.  Built 64-bit and
- * -m32: the structure has one layout for both.
+ * priority, bytes, truncation); records are self-describing (rec_len, a
+ * multiple of 8) and written only when they fit whole; buffer sizes around the
+ * exact fit; the structure's size checked as copy_struct_from_user() does; the
+ * queue's version must stay put across a quiet dump and move when a message is
+ * sent or received in between; faults never count partial records and nothing
+ * is written past the fault.  Built 64-bit and -m32: the structure has one
+ * layout for both.
  */
 #define _GNU_SOURCE
 #include <assert.h>
@@ -21,25 +24,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
 #include "mq_peek_util.h"
 
 #define HDR		sizeof(struct mq_peek_record)
+/* rec_len of a record of @d payload bytes */
+#define REC(d)		(HDR + (((d) + 7) & ~(size_t)7))
+/* data_len of a lone first record that does not fit a buffer of @len bytes */
+#define CAP(len)	(((len) - HDR) & ~(size_t)7)
 
-static_assert(sizeof(struct mq_peek_batch) == 80, "one layout for all callers");
-static_assert(offsetof(struct mq_peek_batch, offset) == 16, "offset");
-static_assert(offsetof(struct mq_peek_batch, used) == 24, "used");
-static_assert(offsetof(struct mq_peek_batch, generation) == 40, "generation");
-static_assert(offsetof(struct mq_peek_batch, reserved) == 56, "reserved");
+static_assert(sizeof(struct mq_peek_batch) == 64, "one layout for all callers");
+static_assert(sizeof(struct mq_peek_batch) == MQ_PEEK_BATCH_SIZE_VER0, "size ver0");
+static_assert(offsetof(struct mq_peek_batch, size) == 0, "size");
+static_assert(offsetof(struct mq_peek_batch, flags) == 4, "flags");
+static_assert(offsetof(struct mq_peek_batch, buf) == 8, "buf");
+static_assert(offsetof(struct mq_peek_batch, buf_len) == 16, "buf_len");
+static_assert(offsetof(struct mq_peek_batch, offset) == 24, "offset");
+static_assert(offsetof(struct mq_peek_batch, used) == 32, "used");
+static_assert(offsetof(struct mq_peek_batch, curmsgs) == 40, "curmsgs");
+static_assert(offsetof(struct mq_peek_batch, queue_id) == 48, "queue_id");
+static_assert(offsetof(struct mq_peek_batch, changes) == 56, "changes");
 static_assert(sizeof(struct mq_peek_record) == 24, "record header");
+static_assert(offsetof(struct mq_peek_record, rec_len) == 0, "rec_len");
+static_assert(offsetof(struct mq_peek_record, msg_prio) == 4, "msg_prio");
+static_assert(offsetof(struct mq_peek_record, msg_len) == 8, "msg_len");
+static_assert(offsetof(struct mq_peek_record, data_len) == 16, "data_len");
+static_assert(MQ_PEEK_RECORD_ALIGN == 8, "record alignment");
 
 static uint64_t rs = 88172645463325252ull;
 
-static long batch(int fd, struct mq_peek_batch *b, unsigned int offset, void *buf, size_t len)
+static long batch(int fd, struct mq_peek_batch *b, uint64_t offset, void *buf, size_t len)
 {
 	memset(b, 0, sizeof(*b));
+	b->size = sizeof(*b);
 	b->buf = (uintptr_t)buf;
 	b->buf_len = len;
 	b->offset = offset;
@@ -49,6 +69,14 @@ static long batch(int fd, struct mq_peek_batch *b, unsigned int offset, void *bu
 static long batch_err(int fd, struct mq_peek_batch *b)
 {
 	return fcntl(fd, F_MQ_PEEK_BATCH, b) == -1 ? errno : 0;
+}
+
+/* The first byte of @p[from..to) that is not @v, or @to. */
+static size_t first_not(const unsigned char *p, size_t from, size_t to, unsigned char v)
+{
+	while (from < to && p[from] == v)
+		from++;
+	return from;
 }
 
 /* The record at byte @at of a batch buffer. */
@@ -97,6 +125,7 @@ static int check_against_peek(struct __test_metadata *_metadata, mqd_t q, size_t
 		size_t at = 0;
 
 		ASSERT_LE(b.used, len);
+		ASSERT_EQ(0, b.used % 8);
 		for (long i = 0; i < n; i++, off++) {
 			struct mq_peek_record r = rec_at(buf, at);
 			unsigned int prio = 0;
@@ -106,18 +135,25 @@ static int check_against_peek(struct __test_metadata *_metadata, mqd_t q, size_t
 			ASSERT_EQ(full, got);
 			ASSERT_EQ((uint64_t)full, r.msg_len) TH_LOG("offset %u", off);
 			ASSERT_EQ(prio, r.msg_prio);
-			ASSERT_EQ(0, r.reserved);
 			ASSERT_LE(r.data_len, r.msg_len);
+			/* self-describing: the header, the payload, padding to 8 */
+			ASSERT_EQ(REC(r.data_len), r.rec_len);
 			/* only a lone first record may be truncated, to fill the buffer */
 			if (r.data_len < r.msg_len) {
 				ASSERT_EQ(1, n);
-				ASSERT_EQ(len, HDR + r.data_len);
+				ASSERT_LT(len, REC(r.msg_len));
+				ASSERT_EQ(CAP(len), r.data_len);
 			}
 			ASSERT_EQ(0, memcmp(buf + at + HDR, want, r.data_len));
-			ASSERT_LE(at + HDR + r.data_len, b.used);
-			at += MQ_PEEK_RECORD_SIZE(r.data_len);
+			for (size_t p = HDR + r.data_len; p < r.rec_len; p++)
+				ASSERT_EQ(0, buf[at + p]);	/* zero padding */
+			at += r.rec_len;
+			ASSERT_LE(at, b.used);
 		}
-		ASSERT_EQ(b.used, at < len ? at : len);
+		ASSERT_EQ(b.used, at);
+		/* the next message did not fit whole */
+		if ((uint64_t)off < b.curmsgs)
+			ASSERT_LT(len - at, REC(peek(q, off, NULL, 0, NULL)));
 	}
 	ASSERT_EQ(0, n);
 	return off;
@@ -128,7 +164,7 @@ TEST(records_match_peek)
 {
 	const size_t maxsz = 3 * PAGE_SZ;
 	unsigned char *buf = malloc(1 << 20), *want = malloc(maxsz + 1);
-	static const size_t lens[] = { HDR, HDR + 1, HDR + 7, HDR + 8, 100, 4096, 4095,
+	static const size_t lens[] = { HDR, HDR + 1, HDR + 7, HDR + 8, HDR + 9, 100, 4096, 4095,
 				       PAGE_SZ * 3 + HDR, 65536, 65536 + 4096, 1 << 20 };
 	char name[64];
 
@@ -183,29 +219,44 @@ FIXTURE_TEARDOWN(three)
 TEST_F(three, exact_fit_and_one_byte_short)
 {
 	struct mq_peek_batch b;
-	const size_t all = 40 + 48 + 24 + 30;	/* the last record's padding is not needed */
+	const size_t all = 40 + 48 + 56;
 
 	memset(self->buf, 0xa5, sizeof(self->buf));
 	ASSERT_EQ(3, batch(self->q, &b, 0, self->buf, all));
 	EXPECT_EQ(all, b.used);
 	EXPECT_EQ(3, b.curmsgs);
+	EXPECT_EQ(40, rec_at(self->buf, 0).rec_len);
+	EXPECT_EQ(48, rec_at(self->buf, 40).rec_len);
+	EXPECT_EQ(56, rec_at(self->buf, 88).rec_len);
 	for (size_t i = all; i < sizeof(self->buf); i++)
 		ASSERT_EQ(0xa5, self->buf[i]);
 	/* padding is zeroed, not stale */
 	for (size_t i = 24 + 10; i < 40; i++)
 		ASSERT_EQ(0, self->buf[i]);
-	/* one byte short: the third does not fit whole, so it is left for the next call */
-	ASSERT_EQ(2, batch(self->q, &b, 0, self->buf, all - 1));
-	EXPECT_EQ(40 + 48, b.used);
-	/* the whole third record with its padding */
-	ASSERT_EQ(3, batch(self->q, &b, 0, self->buf, all + 2));
-	EXPECT_EQ(all + 2, b.used);
-	/* a record with only part of its padding room */
-	ASSERT_EQ(3, batch(self->q, &b, 0, self->buf, all + 1));
-	EXPECT_EQ(all + 1, b.used);
+	for (size_t i = 88 + 24 + 30; i < all; i++)
+		ASSERT_EQ(0, self->buf[i]);
+	/*
+	 * Short of the last record's whole rec_len, even by its padding only: it
+	 * is left for the next call, and nothing of it is written.
+	 */
+	for (size_t len = all - 8; len < all; len++) {
+		memset(self->buf, 0xa5, sizeof(self->buf));
+		ASSERT_EQ(2, batch(self->q, &b, 0, self->buf, len));
+		EXPECT_EQ(40 + 48, b.used);
+		ASSERT_EQ(sizeof(self->buf), first_not(self->buf, 88, sizeof(self->buf), 0xa5))
+			TH_LOG("len %zu", len);
+	}
+	/* more room than the records need: used is still their sum */
+	for (size_t len = all + 1; len < all + 24; len++) {
+		ASSERT_EQ(3, batch(self->q, &b, 0, self->buf, len));
+		EXPECT_EQ(all, b.used);
+	}
 }
 
-/* A first message that does not fit is truncated to the room: always progress. */
+/*
+ * A first message that does not fit whole is truncated to fill the buffer:
+ * data_len = min(msg_len, (buf_len - 24) & ~7); always progress.
+ */
 TEST_F(three, lone_first_record_truncated)
 {
 	struct mq_peek_batch b;
@@ -213,23 +264,34 @@ TEST_F(three, lone_first_record_truncated)
 	struct mq_peek_record r;
 
 	pat_fill(msg, 0, 10);
-	ASSERT_EQ(1, batch(self->q, &b, 0, self->buf, HDR));	/* header only */
-	r = rec_at(self->buf, 0);
-	EXPECT_EQ(10, r.msg_len);
-	EXPECT_EQ(0, r.data_len);
-	EXPECT_EQ(3, r.msg_prio);
-	EXPECT_EQ(HDR, b.used);
-	ASSERT_EQ(1, batch(self->q, &b, 0, self->buf, HDR + 5));
-	r = rec_at(self->buf, 0);
-	EXPECT_EQ(5, r.data_len);
-	EXPECT_EQ(0, memcmp(self->buf + HDR, msg, 5));
+	for (size_t len = HDR; len < HDR + 16; len++) {	/* 10 bytes need 40 */
+		memset(self->buf, 0xa5, sizeof(self->buf));
+		ASSERT_EQ(1, batch(self->q, &b, 0, self->buf, len));
+		r = rec_at(self->buf, 0);
+		EXPECT_EQ(10, r.msg_len);
+		EXPECT_EQ(3, r.msg_prio);
+		EXPECT_EQ(len < HDR + 8 ? 0 : 8, r.data_len) TH_LOG("len %zu", len);
+		EXPECT_EQ(HDR + r.data_len, r.rec_len);
+		EXPECT_EQ(r.rec_len, b.used);
+		EXPECT_EQ(0, memcmp(self->buf + HDR, msg, r.data_len));
+		for (size_t i = b.used; i < sizeof(self->buf); i++)
+			ASSERT_EQ(0xa5, self->buf[i]);
+	}
+	ASSERT_EQ(1, batch(self->q, &b, 0, self->buf, HDR + 16));	/* whole: 40 */
+	EXPECT_EQ(10, rec_at(self->buf, 0).data_len);
+	EXPECT_EQ(40, b.used);
 	pat_fill(msg, 2, 30);
 	ASSERT_EQ(1, batch(self->q, &b, 2, self->buf, HDR + 29));
 	r = rec_at(self->buf, 0);
 	EXPECT_EQ(30, r.msg_len);
-	EXPECT_EQ(29, r.data_len);
+	EXPECT_EQ(24, r.data_len);
+	EXPECT_EQ(48, r.rec_len);
 	EXPECT_EQ(1, r.msg_prio);
-	EXPECT_EQ(0, memcmp(self->buf + HDR, msg, 29));
+	EXPECT_EQ(0, memcmp(self->buf + HDR, msg, 24));
+	/* a first record that fits whole is never truncated, a second never at all */
+	ASSERT_EQ(1, batch(self->q, &b, 0, self->buf, 40 + 47));
+	EXPECT_EQ(40, b.used);
+	EXPECT_EQ(10, rec_at(self->buf, 0).data_len);
 }
 
 TEST_F(three, past_the_end)
@@ -242,11 +304,15 @@ TEST_F(three, past_the_end)
 		ASSERT_EQ(0, batch(self->q, &b, off, self->buf, sizeof(self->buf)));
 		EXPECT_EQ(0, b.used);
 		EXPECT_EQ(3, b.curmsgs);
-		EXPECT_EQ(b0.generation, b.generation);
-		EXPECT_EQ(b0.mod_seq, b.mod_seq);
+		EXPECT_EQ(b0.queue_id, b.queue_id);
+		EXPECT_EQ(b0.changes, b.changes);
 		EXPECT_EQ(0xa5, self->buf[0]);
 	}
 	ASSERT_EQ(0, batch(self->q, &b, UINT32_MAX, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(0, batch(self->q, &b, 1ull << 32, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(0, batch(self->q, &b, UINT64_MAX, self->buf, sizeof(self->buf)));
+	EXPECT_EQ(3, b.curmsgs);
+	EXPECT_EQ(b0.queue_id, b.queue_id);
 	/* an empty queue still reports its version */
 	char name[64];
 	mqd_t e = mq_peek_open_queue(name, sizeof(name), 4, 64);
@@ -254,8 +320,8 @@ TEST_F(three, past_the_end)
 	ASSERT_NE(-1, e);
 	ASSERT_EQ(0, batch(e, &b, 0, self->buf, sizeof(self->buf)));
 	EXPECT_EQ(0, b.curmsgs);
-	EXPECT_NE(0, b.generation);
-	EXPECT_NE(b0.generation, b.generation);
+	EXPECT_NE(0, b.queue_id);
+	EXPECT_NE(b0.queue_id, b.queue_id);
 	mq_close(e);
 	mq_unlink(name);
 }
@@ -271,10 +337,13 @@ TEST_F(three, einval)
 	EXPECT_EQ(0, memcmp(&b, &ref, sizeof(b)));	/* nothing written back */
 	b.flags = 0x80000000;
 	EXPECT_EQ(EINVAL, batch_err(self->q, &b));
-	for (int i = 0; i < 3; i++) {
+	/* smaller than the first published size */
+	for (uint32_t size = 0; size < MQ_PEEK_BATCH_SIZE_VER0; size++) {
 		batch(self->q, &b, 0, self->buf, sizeof(self->buf));
-		b.reserved[i] = 1ull << (i * 20);
-		EXPECT_EQ(EINVAL, batch_err(self->q, &b));
+		b.size = size;
+		ref = b;
+		EXPECT_EQ(EINVAL, batch_err(self->q, &b)) TH_LOG("size %u", size);
+		EXPECT_EQ(0, memcmp(&b, &ref, sizeof(b)));
 	}
 	/* smaller than a record header: no record can ever be returned */
 	for (size_t len = 0; len < HDR; len++) {
@@ -284,27 +353,112 @@ TEST_F(three, einval)
 	}
 }
 
-/* Only the output fields are written: used, curmsgs, generation, mod_seq. */
+/*
+ * The size is checked as copy_struct_from_user() does: a larger structure
+ * with a zero tail is accepted, a non-zero byte past the known size is E2BIG,
+ * and so is a size over a page.  Nothing is written back on an error, and
+ * the tail is never written.
+ */
+TEST_F(three, size_and_tail)
+{
+	const size_t pg = sysconf(_SC_PAGESIZE);
+	unsigned char *big = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct mq_peek_batch *b, ref;
+
+	ASSERT_NE(MAP_FAILED, big);
+	b = (struct mq_peek_batch *)big;
+	for (size_t size = 64; size <= pg;
+	     size = size < 256 ? size + 8 :
+		    size < pg - 601 ? size + 600 : size < pg ? pg : pg + 1) {
+		memset(big, 0, 3 * pg);
+		batch(self->q, b, 0, self->buf, sizeof(self->buf));
+		b->size = size;
+		ASSERT_EQ(3, fcntl(self->q, F_MQ_PEEK_BATCH, b)) TH_LOG("size %zu", size);
+		EXPECT_EQ(40 + 48 + 56, b->used);
+		EXPECT_EQ(3, b->curmsgs);
+		for (size_t i = 64; i < 3 * pg; i++)
+			ASSERT_EQ(0, big[i]);	/* the tail is not written */
+		/* every byte of the tail counts, the last one too */
+		for (size_t at = 64; at < size; at += at < 128 ? 1 : 401) {
+			big[at] = 0x01;
+			ref = *b;
+			EXPECT_EQ(E2BIG, batch_err(self->q, b))
+				TH_LOG("size %zu byte %zu", size, at);
+			EXPECT_EQ(0, memcmp(b, &ref, sizeof(ref)));
+			big[at] = 0;
+		}
+		big[size - 1] = 0x80;
+		if (size > 64)
+			EXPECT_EQ(E2BIG, batch_err(self->q, b));
+		big[size - 1] = 0;
+		big[size] = 0xff;	/* past the caller's size: not looked at */
+		EXPECT_EQ(0, batch_err(self->q, b));
+		big[size] = 0;
+	}
+	/* more than a page: E2BIG whatever the tail holds */
+	memset(big, 0, 3 * pg);
+	batch(self->q, b, 0, self->buf, sizeof(self->buf));
+	for (uint64_t size = pg + 1; size < 2 * pg; size += 1000) {
+		b->size = size;
+		EXPECT_EQ(E2BIG, batch_err(self->q, b))
+			TH_LOG("size %llu", (unsigned long long)size);
+	}
+	b->size = UINT32_MAX;
+	EXPECT_EQ(E2BIG, batch_err(self->q, b));
+	/* a zero tail that runs into an unmapped page: EFAULT */
+	ASSERT_EQ(0, munmap(big + 2 * pg, pg));
+	b = (struct mq_peek_batch *)(big + 2 * pg - 64);
+	batch(self->q, b, 0, self->buf, sizeof(self->buf));
+	b->size = 128;
+	EXPECT_EQ(EFAULT, batch_err(self->q, b));
+	b->size = 64;
+	EXPECT_EQ(0, batch_err(self->q, b));
+	/* the first byte that is not zero or not readable decides: E2BIG, EFAULT */
+	memset(big + pg, 0, pg);
+	b = (struct mq_peek_batch *)(big + 2 * pg - 100);
+	batch(self->q, b, 0, self->buf, sizeof(self->buf));
+	b->size = 164;
+	EXPECT_EQ(EFAULT, batch_err(self->q, b));
+	big[2 * pg - 1] = 1;
+	EXPECT_EQ(E2BIG, batch_err(self->q, b));
+	big[2 * pg - 1] = 0;
+	big[2 * pg - 36] = 1;
+	EXPECT_EQ(E2BIG, batch_err(self->q, b));
+	munmap(big, 2 * pg);
+}
+
+/* Only the output fields are written: used, curmsgs, queue_id, changes. */
 TEST_F(three, writes_only_output_fields)
 {
-	struct { unsigned char pre[16]; struct mq_peek_batch b; unsigned char post[16]; } blk, ref;
+	struct {
+		unsigned char pre[16];
+		struct mq_peek_batch b;
+		unsigned char tail[24];	/* a newer caller's fields, zero */
+		unsigned char post[16];
+	} blk, ref;
 
 	memset(&blk, 0x3c, sizeof(blk));
+	blk.b.size = sizeof(blk.b) + sizeof(blk.tail);
 	blk.b.buf = (uintptr_t)self->buf;
 	blk.b.buf_len = sizeof(self->buf);
 	blk.b.offset = 1;
 	blk.b.flags = 0;
-	memset(blk.b.reserved, 0, sizeof(blk.b.reserved));
+	memset(blk.tail, 0, sizeof(blk.tail));
 	ref = blk;
 	ASSERT_EQ(2, fcntl(self->q, F_MQ_PEEK_BATCH, &blk.b));
 	EXPECT_EQ(0, memcmp(blk.pre, ref.pre, sizeof(blk.pre)));
+	EXPECT_EQ(0, memcmp(blk.tail, ref.tail, sizeof(blk.tail)));
 	EXPECT_EQ(0, memcmp(blk.post, ref.post, sizeof(blk.post)));
+	EXPECT_EQ(ref.b.size, blk.b.size);
 	EXPECT_EQ(ref.b.buf, blk.b.buf);
 	EXPECT_EQ(ref.b.buf_len, blk.b.buf_len);
 	EXPECT_EQ(1, blk.b.offset);
 	EXPECT_EQ(0, blk.b.flags);
-	EXPECT_EQ(48 + 56, blk.b.used);	/* with the last record's padding: room for it */
+	EXPECT_EQ(48 + 56, blk.b.used);
 	EXPECT_EQ(3, blk.b.curmsgs);
+	EXPECT_NE(0x3c3c3c3c3c3c3c3cull, blk.b.queue_id);
+	EXPECT_NE(0x3c3c3c3c3c3c3c3cull, blk.b.changes);
 }
 
 TEST_F(three, efault)
@@ -323,8 +477,18 @@ TEST_F(three, efault)
 	errno = 0;
 	EXPECT_EQ(-1, fcntl(self->q, F_MQ_PEEK_BATCH, two + PAGE_SZ));
 	EXPECT_EQ(EFAULT, errno);
-	/* a struct straddling into the unmapped page */
+	/* a struct straddling into the unmapped page: its size is read, then EFAULT */
+	batch(self->q, &b, 0, self->buf, sizeof(self->buf));
+	memcpy(two + PAGE_SZ - 40, &b, 40);
+	errno = 0;
 	EXPECT_EQ(-1, fcntl(self->q, F_MQ_PEEK_BATCH, two + PAGE_SZ - 40));
+	EXPECT_EQ(EFAULT, errno);
+	/* ... unless the size is already wrong: EINVAL comes first */
+	((struct mq_peek_batch *)(two + PAGE_SZ - 40))->size = 63;
+	EXPECT_EQ(-1, fcntl(self->q, F_MQ_PEEK_BATCH, two + PAGE_SZ - 40));
+	EXPECT_EQ(EINVAL, errno);
+	/* only 3 bytes readable: not even the size */
+	EXPECT_EQ(-1, fcntl(self->q, F_MQ_PEEK_BATCH, two + PAGE_SZ - 3));
 	EXPECT_EQ(EFAULT, errno);
 	/* no writable byte for the first record */
 	errno = 0;
@@ -335,13 +499,12 @@ TEST_F(three, efault)
 	EXPECT_EQ(-1, batch(self->q, &b, 0, (void *)(uintptr_t)-4096, 4096));
 	EXPECT_EQ(EFAULT, errno);
 	/*
-	 * The buffer ends k bytes into the unmapped page: records wholly before the
-	 * boundary are counted, a record crossing it is not, even if its first
+	 * The buffer has @room bytes before an unmapped page: records wholly before
+	 * the boundary are counted, a record crossing it is not, even if its first
 	 * bytes were written.
 	 */
 	for (size_t room = 0; room < 160; room++) {
 		unsigned char *start = (unsigned char *)two + PAGE_SZ - room;
-		/* a record counts once it is written with its padding */
 		size_t whole = 0, n = 0, sizes[] = { 40, 48, 56 };
 
 		while (n < 3 && whole + sizes[n] <= room)
@@ -360,12 +523,86 @@ TEST_F(three, efault)
 			struct mq_peek_record r = rec_at(start, at);
 
 			ASSERT_EQ(10 * (i + 1), r.data_len);
-			at += MQ_PEEK_RECORD_SIZE(r.data_len);
+			ASSERT_EQ(sizes[i], r.rec_len);
+			at += r.rec_len;
 		}
 	}
 	ASSERT_EQ(0, mq_getattr(self->q, &attr));
 	EXPECT_EQ(3, attr.mq_curmsgs);
 	munmap(two, PAGE_SZ);
+}
+
+/*
+ * A fault after the first record, with writable memory past the hole: the
+ * call returns the records written whole before the first byte that could not
+ * be written, used covers exactly them, and nothing is written past the
+ * faulting page (bytes between used and the fault may be).  Records of 40
+ * bytes, staged and copied in one piece, and of 70 000 bytes, too large for
+ * the stage and copied one by one.
+ */
+TEST(fault_after_first_record)
+{
+	static const size_t sizes[] = { 10, 70000 - 24 };
+	const size_t pg = PAGE_SZ;
+	unsigned char *map, *msg = malloc(70000);
+	char name[64];
+
+	ASSERT_NE(NULL, msg);
+	raise_mq_limits(1024, 1 << 20);
+	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+		const size_t sz = sizes[k], rec = REC(sz);
+		const int n = sz < 100 ? 500 : 12;
+		const size_t span = ((n * rec) / pg + 3) * pg;
+		mqd_t q = mq_peek_open_queue(name, sizeof(name), n, sz);
+
+		ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
+		for (int i = 0; i < n; i++) {
+			pat_fill(msg, i, sz);
+			ASSERT_EQ(0, mq_send(q, (char *)msg, sz, 0));
+		}
+		map = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, map);
+		for (size_t hole = pg; hole + 2 * pg <= span; hole += hole < 4 * pg ? pg : 7 * pg) {
+			for (size_t skew = 0; skew < 64; skew += 8) {
+				unsigned char *start = map + skew;
+				size_t whole = (hole - skew) / rec, used;
+				struct mq_peek_batch b;
+				long got;
+
+				ASSERT_EQ(0, mprotect(map, span, PROT_READ | PROT_WRITE));
+				memset(map, 0x5a, span);
+				ASSERT_EQ(0, mprotect(map + hole, pg, PROT_NONE));
+				errno = 0;
+				got = batch(q, &b, 0, start, span - skew);
+				if (whole == 0) {
+					ASSERT_EQ(-1, got);
+					ASSERT_EQ(EFAULT, errno);
+					continue;
+				}
+				if (whole > (size_t)n)
+					whole = n;
+				used = whole * rec;
+				ASSERT_EQ((long)whole, got)
+					TH_LOG("size %zu hole %zu skew %zu", sz, hole, skew);
+				ASSERT_EQ(used, b.used);
+				ASSERT_EQ(n, b.curmsgs);
+				for (size_t i = 0; i < whole; i++) {
+					struct mq_peek_record r = rec_at(start, i * rec);
+
+					pat_fill(msg, i, sz);
+					ASSERT_EQ(rec, r.rec_len);
+					ASSERT_EQ(sz, r.data_len);
+					ASSERT_EQ(0, memcmp(start + i * rec + HDR, msg, sz));
+				}
+				/* nothing past the faulting page */
+				ASSERT_EQ(span, first_not(map, hole + pg, span, 0x5a));
+			}
+		}
+		munmap(map, span);
+		mq_close(q);
+		mq_unlink(name);
+	}
+	free(msg);
 }
 
 TEST(ebadf_and_no_provider_switch)
@@ -421,30 +658,33 @@ TEST(version)
 	/* a quiet dump in small pieces: every call sees the same version */
 	ASSERT_LT(0, batch(q, &a, 0, buf, 100));
 	for (unsigned int off = 0; batch(q, &b, off, buf, 100) > 0; off += 2) {
-		EXPECT_EQ(a.generation, b.generation);
-		EXPECT_EQ(a.mod_seq, b.mod_seq);
+		EXPECT_EQ(a.queue_id, b.queue_id);
+		EXPECT_EQ(a.changes, b.changes);
 	}
 	EXPECT_EQ(10, peek(q, 3, msg, sizeof(msg), NULL));
 	batch(q, &b, 0, buf, 100);
-	EXPECT_EQ(a.mod_seq, b.mod_seq);
-	/* a send in between */
+	EXPECT_EQ(a.changes, b.changes);
+	/* 50 insertions so far */
+	EXPECT_EQ(50, b.changes);
+	/* a send in between: one more */
 	ASSERT_EQ(0, mq_send(q, "x", 1, 0));
 	batch(q, &b, 0, buf, 100);
-	EXPECT_EQ(a.generation, b.generation);
-	EXPECT_NE(a.mod_seq, b.mod_seq);
-	/* a receive in between */
+	EXPECT_EQ(a.queue_id, b.queue_id);
+	EXPECT_EQ(a.changes + 1, b.changes);
+	/* a receive in between: one more */
 	a = b;
 	ASSERT_EQ(10, mq_receive(q, msg, sizeof(msg), NULL));
 	batch(q, &b, 0, buf, 100);
-	EXPECT_NE(a.mod_seq, b.mod_seq);
-	/* the same name, a new queue: another generation */
+	EXPECT_EQ(a.changes + 1, b.changes);
+	/* the same name, a new queue: another id */
 	a = b;
 	mq_close(q);
 	mq_unlink(name);
 	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
 	ASSERT_NE(-1, q);
 	ASSERT_EQ(0, batch(q, &b, 0, buf, 100));
-	EXPECT_NE(a.generation, b.generation);
+	EXPECT_NE(a.queue_id, b.queue_id);
+	EXPECT_EQ(0, b.changes);
 	mq_close(q);
 	mq_unlink(name);
 	free(buf);
@@ -479,12 +719,16 @@ TEST(big_records)
 		ASSERT_EQ(sizes[i], r.msg_len);
 		ASSERT_EQ(sizes[i], r.data_len);
 		ASSERT_EQ(0, memcmp(buf + at + HDR, msg, sizes[i])) TH_LOG("record %d", i);
-		at += MQ_PEEK_RECORD_SIZE(r.data_len);
+		ASSERT_EQ(REC(sizes[i]), r.rec_len);
+		at += r.rec_len;
 	}
-	/* the big one first, truncated to a buffer of 1 MiB */
-	ASSERT_EQ(1, batch(q, &b, 1, buf, 1 << 20));
+	ASSERT_EQ(at, b.used);
+	/* the big one first, truncated to fill a buffer of 1 MiB + 5 */
+	ASSERT_EQ(1, batch(q, &b, 1, buf, (1 << 20) + 5));
 	pat_fill(msg, 1, sizes[1]);
 	EXPECT_EQ((1 << 20) - HDR, rec_at(buf, 0).data_len);
+	EXPECT_EQ(1 << 20, rec_at(buf, 0).rec_len);
+	EXPECT_EQ(1 << 20, b.used);
 	EXPECT_EQ(0, memcmp(buf + HDR, msg, (1 << 20) - HDR));
 	mq_close(q);
 	mq_unlink(name);
@@ -548,7 +792,7 @@ TEST(dump_under_churn)
 			ASSERT_TRUE(b.curmsgs == (uint64_t)n || b.curmsgs == (uint64_t)n + 1);
 			if (calls++ == 0)
 				first = b;
-			same &= b.generation == first.generation && b.mod_seq == first.mod_seq;
+			same &= b.queue_id == first.queue_id && b.changes == first.changes;
 			for (long i = 0; i < got; i++, off++) {
 				struct mq_peek_record r = rec_at(buf, at);
 				uint32_t v;
@@ -566,7 +810,7 @@ TEST(dump_under_churn)
 					if (same)
 						ASSERT_EQ(expect++, v);
 				}
-				at += MQ_PEEK_RECORD_SIZE(r.data_len);
+				at += r.rec_len;
 			}
 		}
 		ASSERT_EQ(0, got) TH_LOG("errno %d", errno);
@@ -580,6 +824,92 @@ TEST(dump_under_churn)
 	mq_close(c.q);
 	mq_unlink(name);
 	free(buf);
+}
+
+struct replacer {
+	mqd_t q;
+	size_t small, big;
+	atomic_int stop;
+	unsigned char *msg;
+};
+
+/* Keeps one message at the head, replaced over and over by one of the other size. */
+static void *replacer(void *arg)
+{
+	struct replacer *c = arg;
+	unsigned char *rx = malloc(c->big);
+
+	for (unsigned long i = 0; rx && !atomic_load(&c->stop); i++) {
+		size_t sz = i & 1 ? c->big : c->small;
+
+		pat_fill(c->msg, sz, sz);
+		mq_send(c->q, (char *)c->msg, sz, 0);	/* at index 1 ... */
+		mq_receive(c->q, (char *)rx, c->big, NULL);	/* ... then at 0 */
+	}
+	free(rx);
+	return NULL;
+}
+
+/*
+ * A first record is truncated only when it does not fit the buffer: while the
+ * message at the index is replaced by a larger one between the module's holds
+ * of the lock (a 100 KiB record is too large for one hold, so it is taken in
+ * several), a 1 MiB buffer still gets every message whole.  The module's
+ * fallbacks counter proves that calls were overtaken by the replacements (it
+ * runs until a few were, on a slow machine too).
+ */
+TEST(first_record_whole_under_replacement)
+{
+	struct replacer c = { .small = 100 << 10, .big = 500 << 10 };
+	const size_t len = 1 << 20;
+	unsigned char *buf = malloc(len), *want = malloc(c.big);
+	long long fallbacks;
+	struct timespec t0, t;
+	int calls = 0;
+	pthread_t th;
+	char name[64];
+
+	c.msg = malloc(c.big);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, want);
+	ASSERT_NE(NULL, c.msg);
+	raise_mq_limits(64, 1 << 20);
+	c.q = mq_peek_open_queue(name, sizeof(name), 4, c.big);
+	ASSERT_NE(-1, c.q) TH_LOG("mq_open: %s", strerror(errno));
+	pat_fill(c.msg, c.small, c.small);
+	ASSERT_EQ(0, mq_send(c.q, (char *)c.msg, c.small, 0));
+	ASSERT_EQ(0, mq_peek_debugfs_set("fallbacks", 0));
+	ASSERT_EQ(0, mq_peek_debugfs_set("stats", 1));
+	ASSERT_EQ(0, pthread_create(&th, NULL, replacer, &c));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		struct mq_peek_batch b;
+		struct mq_peek_record r;
+		long n = batch(c.q, &b, 0, buf, len);
+
+		ASSERT_LE(1, n) TH_LOG("errno %d", errno);
+		r = rec_at(buf, 0);
+		ASSERT_TRUE(r.msg_len == c.small || r.msg_len == c.big);
+		/* the whole message: a truncation would be to a stale length */
+		ASSERT_EQ(r.msg_len, r.data_len) TH_LOG("call %d", calls);
+		pat_fill(want, r.msg_len, r.msg_len);
+		ASSERT_EQ(0, memcmp(buf + HDR, want, r.msg_len));
+		calls++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		/* at least 4 s, and on until calls were overtaken (at most 60 s) */
+	} while (t.tv_sec - t0.tv_sec < 4 ||
+		 (t.tv_sec - t0.tv_sec < 60 && mq_peek_debugfs_get("fallbacks") < 3));
+	atomic_store(&c.stop, 1);
+	pthread_join(th, NULL);
+	fallbacks = mq_peek_debugfs_get("fallbacks");
+	mq_peek_debugfs_set("stats", 0);
+	TH_LOG("%d calls, %lld overtaken by a replacement", calls, fallbacks);
+	EXPECT_LT(0, fallbacks);
+	mq_close(c.q);
+	mq_unlink(name);
+	free(buf);
+	free(want);
+	free(c.msg);
 }
 
 /* Batches leave the queue exactly as it was. */
@@ -611,7 +941,7 @@ TEST(queue_unchanged)
 		ASSERT_EQ(100, mq_receive(q, (char *)msg, sizeof(msg), &prio));
 		EXPECT_EQ(prio, r.msg_prio);
 		EXPECT_EQ(0, memcmp(msg, buf + at + HDR, 100));
-		at += MQ_PEEK_RECORD_SIZE(100);
+		at += REC(100);
 	}
 	mq_close(q);
 	mq_unlink(name);

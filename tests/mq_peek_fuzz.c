@@ -370,40 +370,47 @@ TEST_F_TIMEOUT(fuzz, model, 900)
 /*
  * F_MQ_PEEK_BATCH against its model: descriptor, struct placement (valid,
  * NULL, unmapped, kernel address, read-only so that only the write-back of the
- * output fields can fail, straddling into an unmapped page), flags and
- * reserved fields (mostly zero), offset, buffer length (below a header, a
+ * output fields can fail, straddling into an unmapped page), size (mostly
+ * the first published one; smaller, larger with a zero or non-zero tail, over
+ * a page), flags (mostly zero), offset, buffer length (below a header, a
  * header, random, huge) and buffer (as for F_MQ_PEEK, including k writable
  * bytes before a fault).  The model predicts the record count, used bytes,
  * every record, and the errno; the version must never move (nothing changes
- * the queue); the input fields are never written.
+ * the queue); the input fields and the tail are never written.
  */
 struct brec { size_t at, end, data; int idx; };
 
-/* The records a batch from @off with @len bytes of buffer holds; returns how many. */
-static int batch_model(const struct env *e, unsigned int off, uint64_t len, struct brec *r)
+/* rec_len of a record of @data payload bytes: header, payload, padding to 8 */
+static uint64_t rec_len(uint64_t data)
+{
+	return sizeof(struct mq_peek_record) + ((data + 7) & ~(uint64_t)7);
+}
+
+/*
+ * The records a batch from @off with @len >= 24 bytes of buffer holds; returns
+ * how many.  A record only when its whole rec_len fits; a lone first record
+ * truncated to (len - 24) & ~7 bytes.
+ */
+static int batch_model(const struct env *e, uint64_t off, uint64_t len, struct brec *r)
 {
 	const size_t hdr = sizeof(struct mq_peek_record);
 	size_t used = 0;
 	int n = 0;
 
-	for (unsigned int k = off; k < NMSG; k++) {
-		uint64_t room = len - used;
+	for (uint64_t k = off; k < NMSG; k++) {
+		uint64_t room = len - used, cap = (room - hdr) & ~(uint64_t)7;
 		size_t data;
 
-		if (room < hdr)
-			break;
-		if (hdr + e->len[k] <= room)
+		if (rec_len(e->len[k]) <= room)
 			data = e->len[k];
 		else if (n == 0)
-			data = room - hdr;
+			data = e->len[k] < cap ? e->len[k] : cap;
 		else
 			break;
 		r[n].at = used;
 		r[n].data = data;
 		r[n].idx = k;
-		/* the padding where the buffer has room for it */
-		r[n].end = MQ_PEEK_RECORD_SIZE(data) < room ? MQ_PEEK_RECORD_SIZE(data) : room;
-		r[n].end += used;
+		r[n].end = used + rec_len(data);
 		used = r[n].end;
 		n++;
 	}
@@ -425,6 +432,7 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 	unsigned char *all = malloc(1 << 16);
 
 	ASSERT_NE(NULL, all);
+	v0.size = bsz;
 	v0.buf = (uintptr_t)all;
 	v0.buf_len = 1 << 16;
 	ASSERT_EQ(NMSG, fcntl(e->fd[FD_RW], F_MQ_PEEK_BATCH, &v0)) TH_LOG("%s", strerror(errno));
@@ -433,11 +441,12 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 	rob = (struct mq_peek_batch *)(e->ro + 512);
 	ASSERT_EQ(0, mprotect(e->ro, PAGE_SZ, PROT_READ | PROT_WRITE));
 	memset(rob, 0, bsz);
+	rob->size = bsz;
 	rob->buf = (uintptr_t)e->good;
 	rob->buf_len = 4096;
 	rob->offset = 2;
 	ASSERT_EQ(0, mprotect(e->ro, PAGE_SZ, PROT_READ));
-	e->attr = realloc(e->attr, bsz + 64);
+	e->attr = realloc(e->attr, bsz + 128);	/* room for a tail */
 	ba = (struct mq_peek_batch *)e->attr;
 
 	rs = seed * 0x9e3779b97f4a7c15ull + 7;
@@ -450,11 +459,33 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 		size_t writable;
 		char *buf = pick_buf(e, bk, &writable);
 		struct mq_peek_batch want = { 0 }, before;
+		unsigned char tail[128] = { 0 }, tail_before[128];
 		struct brec rec[NMSG];
-		int attr_ok = 1, out_writable = 1, nrec = 0;
+		int attr_ok = 1, out_writable = 1, nrec = 0, tail_bad = 0;
 		long expect, ret;
+		size_t readable = 0;
 		void *ub;
 
+		want.size = bsz;
+		switch (rnd(&rs) % 32) {
+		case 0:		/* smaller than the first published size */
+			want.size = rnd(&rs) % bsz;
+			break;
+		case 1:		/* over a page */
+			want.size = rnd(&rs) % 2 ? PAGE_SZ + 1 + rnd(&rs) % PAGE_SZ :
+				    (uint32_t)rnd(&rs) | 0x80000000u;
+			break;
+		case 2:		/* a newer caller's size, with a zero tail */
+		case 3:
+		case 4:
+			want.size = bsz + 1 + rnd(&rs) % sizeof(tail);
+			break;
+		case 5:		/* ... and a non-zero byte in it */
+			want.size = bsz + 1 + rnd(&rs) % sizeof(tail);
+			tail[rnd(&rs) % (want.size - bsz)] = 1 + rnd(&rs) % 255;
+			tail_bad = 1;
+			break;
+		}
 		want.buf = (uintptr_t)buf;
 		switch (rnd(&rs) % 8) {
 		case 0:
@@ -473,22 +504,22 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 			want.buf_len = hdr + rnd(&rs) % (2 * GOOD_LEN);
 			break;
 		}
-		want.offset = rnd(&rs) % 8 ? rnd(&rs) % (NMSG + 2) : (uint32_t)rnd(&rs);
+		want.offset = rnd(&rs) % 8 ? rnd(&rs) % (NMSG + 2) : rnd(&rs);
 		if (rnd(&rs) % 16 == 0)
 			want.flags = 1u << (rnd(&rs) % 32);
-		if (rnd(&rs) % 16 == 0)
-			want.reserved[rnd(&rs) % 3] = 1ull << (rnd(&rs) % 64);
 		want.used = rnd(&rs);	/* output fields: any input is ignored */
-		want.mod_seq = rnd(&rs);
+		want.changes = rnd(&rs);
 
 		switch (ak) {
 		case A_GOOD:
 			memcpy(ba, &want, bsz);
+			memcpy((char *)ba + bsz, tail, sizeof(tail));
 			ub = ba;
 			break;
 		case A_RO:
 			ub = rob;
 			want = *rob;
+			tail_bad = 0;
 			buf = (char *)e->good;
 			writable = GOOD_LEN;
 			out_writable = 0;
@@ -496,18 +527,31 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 		default:
 			ub = faulting_place(e, ak, bsz);
 			attr_ok = 0;
+			if (ak == A_STRADDLE) {	/* its first bytes are readable */
+				readable = (char *)e->edge + PAGE_SZ - (char *)ub;
+				memcpy(ub, &want, readable);
+			}
 			break;
 		}
-		if (ak == A_GOOD)
+		if (ak == A_GOOD) {
 			before = *ba;
+			memcpy(tail_before, (char *)ba + bsz, sizeof(tail));
+		}
 
 		/* the model */
 		if (fk != FD_RW && fk != FD_RO) {
 			expect = -EBADF;
+		} else if (!attr_ok && readable < sizeof(want.size)) {
+			expect = -EFAULT;
+		} else if (want.size < bsz) {
+			expect = -EINVAL;
+		} else if (want.size > PAGE_SZ) {
+			expect = -E2BIG;
 		} else if (!attr_ok) {
 			expect = -EFAULT;
-		} else if (want.flags || want.reserved[0] || want.reserved[1] || want.reserved[2] ||
-			   want.buf_len < hdr) {
+		} else if (tail_bad) {
+			expect = -E2BIG;
+		} else if (want.flags || want.buf_len < hdr) {
 			expect = -EINVAL;
 		} else {
 			int all = batch_model(e, want.offset, want.buf_len, rec);
@@ -527,12 +571,14 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 		if (ret < 0)
 			ret = -errno;
 		results[ret >= 0 ? 0 : ret == -EBADF ? 1 : ret == -EFAULT ? 2 : ret == -EINVAL ? 3 :
-			ret == -ENOMSG ? 4 : 5]++;
+			ret == -E2BIG ? 6 : ret == -ENOMSG ? 4 : 5]++;
 		if (ret != expect) {
-			if (mismatches++ < 10)
-				TH_LOG("%lu: fd %d at %d buf %d off %u len %llu: %ld, model %ld",
-				       n, fk, ak, bk, want.offset,
+			if (mismatches++ < 10) {
+				TH_LOG("%lu: fd %d at %d buf %d size %u", n, fk, ak, bk, want.size);
+				TH_LOG("%lu: off %llu len %llu: %ld, model %ld", n,
+				       (unsigned long long)want.offset,
 				       (unsigned long long)want.buf_len, ret, expect);
+			}
 			memset(e->good, FILLB, GOOD_LEN);
 			continue;
 		}
@@ -543,19 +589,20 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 				size_t used = nrec ? rec[nrec - 1].end : 0;
 
 				if (got.used != used || got.curmsgs != NMSG ||
-				    got.generation != v0.generation || got.mod_seq != v0.mod_seq) {
+				    got.queue_id != v0.queue_id || got.changes != v0.changes) {
 					mismatches++;
 					TH_LOG("batch %lu: output fields wrong (used %llu, %zu)",
 					       n, (unsigned long long)got.used, used);
 				}
 				got.used = before.used;
 				got.curmsgs = before.curmsgs;
-				got.generation = before.generation;
-				got.mod_seq = before.mod_seq;
+				got.queue_id = before.queue_id;
+				got.changes = before.changes;
 			}
-			if (memcmp(&got, &before, bsz)) {
+			if (memcmp(&got, &before, bsz) ||
+			    memcmp((char *)ba + bsz, tail_before, sizeof(tail))) {
 				mismatches++;
-				TH_LOG("batch %lu: input fields changed", n);
+				TH_LOG("batch %lu: input fields or tail changed", n);
 			}
 		}
 		if (ret > 0 && buf == (char *)e->good) {
@@ -565,7 +612,8 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 
 				memcpy(&r, p, hdr);
 				if (r.msg_len != e->len[rec[i].idx] || r.data_len != rec[i].data ||
-				    r.msg_prio != e->prio[rec[i].idx] || r.reserved ||
+				    r.msg_prio != e->prio[rec[i].idx] ||
+				    r.rec_len != rec[i].end - rec[i].at ||
 				    memcmp(p + hdr, e->msg[rec[i].idx], rec[i].data)) {
 					mismatches++;
 					TH_LOG("batch %lu: record %d wrong", n, i);
@@ -583,8 +631,8 @@ TEST_F_TIMEOUT(fuzz, batch_model, 900)
 	}
 	printf("# fuzz: batch: seed %lu, %lu calls, %lu ok, %lu EBADF, %lu EFAULT, ",
 	       seed, iters, results[0], results[1], results[2]);
-	printf("%lu EINVAL, %lu other, %lu mismatches\n",
-	       results[3], results[4] + results[5], mismatches);
+	printf("%lu EINVAL, %lu E2BIG, %lu other, %lu mismatches\n",
+	       results[3], results[6], results[4] + results[5], mismatches);
 	EXPECT_EQ(0, mismatches);
 	EXPECT_EQ(0, results[4] + results[5]);
 	ASSERT_EQ(0, mq_getattr(e->fd[FD_RW], &qa));

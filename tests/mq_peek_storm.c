@@ -216,6 +216,7 @@ static void *batcher(void *arg)
 	while (!atomic_load(&stop)) {
 		int sequential = rnd(&s) % 2;
 		struct mq_peek_batch b = {
+			.size = sizeof(b),
 			.buf = (uintptr_t)buf,
 			.buf_len = hdr + rnd(&s) % (max - hdr + 1),
 			.offset = sequential ? seq_off : rnd(&s) % (MAXMSG + 2),
@@ -242,24 +243,34 @@ static void *batcher(void *arg)
 				bad("empty batch inconsistent", ret, 0);
 			continue;
 		}
-		if (b.used > b.buf_len || b.offset + ret > b.curmsgs)
+		if (b.used > b.buf_len || b.used % 8 || b.offset + ret > b.curmsgs)
 			bad("batch counts inconsistent", ret, 0);
-		for (long i = 0; i < ret && at + hdr <= b.used; i++) {
+		for (long i = 0; i < ret; i++) {
 			struct mq_peek_record r;
 			int full;
 
+			if (at + hdr > b.used) {
+				bad("batch records past used", i, 0);
+				break;
+			}
 			memcpy(&r, buf + at, hdr);
 			full = r.data_len == r.msg_len;
-			if (r.data_len > r.msg_len || at + hdr + r.data_len > b.used ||
-			    (!full && (i || ret != 1)) || r.msg_prio > last_prio ||
+			if (r.data_len > r.msg_len || at + r.rec_len > b.used ||
+			    r.rec_len != hdr + ((r.data_len + 7) & ~7ull) ||
+			    /* only a lone first record, and only to fill the buffer */
+			    (!full && (i || ret != 1 ||
+				       r.data_len != ((b.buf_len - hdr) & ~7ull))) ||
+			    r.msg_prio > last_prio ||
 			    verify(buf + at + hdr, r.data_len, r.msg_prio, full))
 				bad("batched record corrupt", i, 0);
 			last_prio = r.msg_prio;
 			if (!full)
 				atomic_fetch_add(&n_batch_trunc, 1);
 			atomic_fetch_add(&n_batch_rec, 1);
-			at += MQ_PEEK_RECORD_SIZE(r.data_len);
+			at += r.rec_len;
 		}
+		if (at != b.used)
+			bad("used is not the sum of rec_len", at, 0);
 		if (sequential)
 			seq_off += ret;
 	}

@@ -417,8 +417,24 @@ TEST(sixteen_mib)
 	free(buf);
 }
 
+/*
+ * Tests that fill big queues: minutes, not the harness's default 30 s, on a
+ * loaded machine under the debug kernel's detectors.
+ */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
 /* HARD_MSGMAX messages; sampled offsets (a full dump is the benchmark's job). */
-TEST(full_queue_65536)
+TEST_F_TIMEOUT(slow, full_queue_65536, 600)
 {
 	const int n = 65536, nprio = 7;
 	char name[64], buf[16];
@@ -803,6 +819,172 @@ TEST(long_walk_under_churn)
 	EXPECT_EQ(0, atomic_load(&c.bad));
 	mq_close(c.q);
 	mq_unlink(name);
+}
+
+/*
+ * Reading a queue's messages in order, or in reverse order, costs time
+ * proportional to their number in all: the module's count of list steps
+ * walked over a whole dump by F_MQ_PEEK, forward and backward, is at most one
+ * per message (the RFC's walk from the head would take n(n-1)/2).
+ */
+TEST_F_TIMEOUT(slow, dump_steps_linear, 600)
+{
+	const int n = 20000;
+	char name[64], msg[8] = "linear", buf[8];
+	uint64_t rs = 3;
+	long long steps;
+	mqd_t q;
+
+	raise_mq_limits(n, 8192);
+	q = mq_peek_open_queue(name, sizeof(name), n, sizeof(msg));
+	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
+	for (int i = 0; i < n; i++)
+		ASSERT_EQ(0, mq_send(q, msg, sizeof(msg), rnd(&rs) % 8));
+	ASSERT_EQ(0, mq_peek_debugfs_set("stats", 1));
+	ASSERT_EQ(0, mq_peek_debugfs_set("steps", 0));
+	for (int i = 0; i < n; i++)
+		ASSERT_EQ((long)sizeof(msg), peek(q, i, buf, sizeof(buf), NULL));
+	steps = mq_peek_debugfs_get("steps");
+	EXPECT_GE(n, steps);
+	EXPECT_LE(n - 2, steps);	/* it does count the walk (the last one is the tail) */
+	ASSERT_EQ(0, mq_peek_debugfs_set("steps", 0));
+	for (int i = n - 1; i >= 0; i--)
+		ASSERT_EQ((long)sizeof(msg), peek(q, i, buf, sizeof(buf), NULL));
+	EXPECT_GE(n, mq_peek_debugfs_get("steps"));
+	mq_peek_debugfs_set("stats", 0);
+	mq_close(q);
+	mq_unlink(name);
+}
+
+/* Resets the module's per-hold maxima and starts collecting them. */
+static void hold_maxima_reset(struct __test_metadata *_metadata)
+{
+	ASSERT_EQ(0, mq_peek_debugfs_set("stats", 1));
+	ASSERT_EQ(0, mq_peek_debugfs_set("max_hold_steps", 0));
+	ASSERT_EQ(0, mq_peek_debugfs_set("max_hold_bytes", 0));
+}
+
+/* A whole F_MQ_PEEK_BATCH dump of @q into @len bytes; returns the records. */
+static long batch_dump(mqd_t q, void *buf, size_t len)
+{
+	long total = 0, n;
+
+	do {
+		struct mq_peek_batch b = {
+			.size = sizeof(b), .buf = (uintptr_t)buf, .buf_len = len, .offset = total,
+		};
+
+		n = fcntl(q, F_MQ_PEEK_BATCH, &b);
+		total += n > 0 ? n : 0;
+	} while (n > 0);
+	return n < 0 ? n : total;
+}
+
+/*
+ * The man page's bound on holding a queue's lock, where it is promised: while
+ * the queue does not change during a call, no hold of its lock walks more
+ * than 256 list entries or copies more than 64 KiB, however long the queue
+ * (20,000 messages, peeked at random offsets and dumped) or its messages
+ * (1 MiB each, peeked and dumped whole).  The module's max_hold_steps and
+ * max_hold_bytes are the largest of any single hold; that they reach the
+ * bounds exactly shows that they measure the long walks and copies.
+ */
+TEST_F_TIMEOUT(slow, hold_bound_quiet, 600)
+{
+	const int n = 20000, nbig = 6;
+	const size_t big = 1 << 20, blen = 8 << 20;
+	unsigned char *buf = malloc(blen);
+	char name[64], msg[16] = "quiet";
+	uint64_t rs = 1;
+	mqd_t q;
+
+	ASSERT_NE(NULL, buf);
+	raise_mq_limits(n, 16 << 20);
+	q = mq_peek_open_queue(name, sizeof(name), n, sizeof(msg));
+	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
+	for (int i = 0; i < n; i++)
+		ASSERT_EQ(0, mq_send(q, msg, sizeof(msg), rnd(&rs) % 8));
+	hold_maxima_reset(_metadata);
+	for (int i = 0; i < 200; i++)
+		ASSERT_EQ((long)sizeof(msg), peek(q, rnd(&rs) % n, buf, 64, NULL));
+	ASSERT_EQ(n, batch_dump(q, buf, 1 << 20));
+	ASSERT_EQ(n, batch_dump(q, buf, 4096));
+	EXPECT_EQ(256, mq_peek_debugfs_get("max_hold_steps"));
+	EXPECT_GE(65536, mq_peek_debugfs_get("max_hold_bytes"));
+	mq_close(q);
+	mq_unlink(name);
+
+	q = mq_peek_open_queue(name, sizeof(name), nbig, big);
+	ASSERT_NE(-1, q) TH_LOG("mq_open: %s", strerror(errno));
+	for (int i = 0; i < nbig; i++) {
+		pat_fill(buf, i, big);
+		ASSERT_EQ(0, mq_send(q, (char *)buf, big, i % 3));
+	}
+	hold_maxima_reset(_metadata);
+	for (int i = 0; i < nbig; i++)
+		ASSERT_EQ((long)big, peek(q, i, buf, big, NULL));
+	ASSERT_EQ(nbig, batch_dump(q, buf, blen));
+	ASSERT_EQ(nbig, batch_dump(q, buf, big + 100));
+	EXPECT_GE(256, mq_peek_debugfs_get("max_hold_steps"));
+	EXPECT_EQ(65536, mq_peek_debugfs_get("max_hold_bytes"));
+	mq_peek_debugfs_set("stats", 0);
+	mq_close(q);
+	mq_unlink(name);
+	free(buf);
+}
+
+/*
+ * The bound the man page keeps under churn: when the queue changes between two
+ * holds of one call, the call finishes as the RFC's implementation does, in
+ * one hold that walks from the nearest known position (at most half the
+ * queue) and copies at most min(buf_len, mq_msgsize) bytes; a batch adds at
+ * most 256 steps and 64 KiB of records to that hold.  A churner adds and
+ * removes a head message all the time while long walks and big copies run.
+ */
+TEST_F_TIMEOUT(slow, hold_bound_churn, 600)
+{
+	const int n = 4096;
+	const size_t big = 1 << 20, blen = 300 << 10;
+	unsigned char *buf = malloc(big);
+	struct churn c = { .prio = 9 };
+	long long steps, bytes;
+	uint64_t rs = 2;
+	pthread_t t;
+	char name[64];
+
+	ASSERT_NE(NULL, buf);
+	raise_mq_limits(n + 8, 2 << 20);
+	c.q = mq_peek_open_queue(name, sizeof(name), n + 4, big);
+	ASSERT_NE(-1, c.q) TH_LOG("mq_open: %s", strerror(errno));
+	for (uint32_t i = 0; i < (uint32_t)n; i++) {
+		size_t sz = i % 512 == 7 ? big : sizeof(i);
+
+		memcpy(buf, &i, sizeof(i));
+		ASSERT_EQ(0, mq_send(c.q, (char *)buf, sz, 0));
+	}
+	hold_maxima_reset(_metadata);
+	ASSERT_EQ(0, mq_peek_debugfs_set("fallbacks", 0));
+	ASSERT_EQ(0, pthread_create(&t, NULL, churner, &c));
+	for (int r = 0; r < 100; r++) {
+		int k = rnd(&rs) % n;
+
+		ASSERT_LT(0, peek(c.q, k, buf, r % 2 ? blen : big, NULL));
+		if (r % 10 == 0)
+			ASSERT_LT(0, batch_dump(c.q, buf, blen));
+	}
+	atomic_store(&c.stop, 1);
+	pthread_join(t, NULL);
+	steps = mq_peek_debugfs_get("max_hold_steps");
+	bytes = mq_peek_debugfs_get("max_hold_bytes");
+	TH_LOG("longest hold: %lld steps, %lld bytes; %lld calls overtaken", steps, bytes,
+	       mq_peek_debugfs_get("fallbacks"));
+	EXPECT_EQ(0, atomic_load(&c.bad));
+	EXPECT_GE((n + 1) / 2 + 1, steps);
+	EXPECT_GE((long long)big, bytes);
+	mq_peek_debugfs_set("stats", 0);
+	mq_close(c.q);
+	mq_unlink(name);
+	free(buf);
 }
 
 TEST_HARNESS_MAIN
