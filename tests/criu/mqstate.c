@@ -17,18 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#define F_MQ_PEEK_BATCH (1024 + 18)
-
-/* The v3 layout of the batch (notes: batch-abi-v3.md, include/mq_peek.h). */
-struct batch {
-	uint32_t size, flags;
-	uint64_t buf, buf_len, offset, used, curmsgs, queue_id, changes;
-};
-
-struct record {
-	uint32_t rec_len, msg_prio;
-	uint64_t msg_len, data_len;
-};
+#include "../../include/mq_peek.h"
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
@@ -59,7 +48,7 @@ int main(int argc, char **argv)
 	}
 	buf = malloc(len);
 	for (;;) {
-		struct batch b = { .size = sizeof(b), .buf = (uintptr_t)buf, .buf_len = len, .offset = off };
+		struct mq_peek_batch b = { .size = sizeof(b), .buf = (uintptr_t)buf, .buf_len = len, .offset = off };
 		char *p = buf;
 		int n = fcntl(fd, F_MQ_PEEK_BATCH, &b), i;
 
@@ -79,7 +68,7 @@ int main(int argc, char **argv)
 		if (n == 0)
 			break;
 		for (i = 0; i < n; i++) {
-			struct record *r = (struct record *)p;
+			struct mq_peek_record *r = (struct mq_peek_record *)p;
 
 			if (r->data_len != r->msg_len) {
 				fprintf(stderr, "message %llu longer than %zu bytes\n", (unsigned long long)off, len);
