@@ -60,6 +60,7 @@ fi
 # (kerndat_has_nftables_concat()) and fails on the test kernel, which has no netfilter;
 # nftables only locks the network of a dumped network namespace.  pkg-config is told
 # there is no libnftables, whatever is installed.
+# shellcheck disable=SC2016	# $a and $@ are the wrapper's own
 printf '#!/bin/sh\nfor a; do [ "$a" = libnftables ] && exit 1; done\nexec pkg-config "$@"\n' \
 	> "$OUTDIR/pkg-config"
 chmod +x "$OUTDIR/pkg-config"
@@ -69,7 +70,8 @@ log "building criu and the ZDTM tests (log: $OUTDIR/build.log)"
 {
 	make -C "$SRC" -j"$JOBS" criu &&
 		make -C "$SRC/test/zdtm/lib" -j"$JOBS" &&
-		mapfile -t ZT < <(cd "$SRC/test/zdtm/static" && ls msgque.c posix_mqueue*.c 2>/dev/null | sed 's/\.c$//') &&
+		mapfile -t ZT < <(find "$SRC/test/zdtm/static" -maxdepth 1 \
+			\( -name msgque.c -o -name 'posix_mqueue*.c' \) -printf '%f\n' | sed 's/\.c$//') &&
 		make -C "$SRC/test/zdtm/static" -j"$JOBS" "${ZT[@]}"
 } > "$OUTDIR/build.log" 2>&1 || {
 	grep -E 'error|warning' "$OUTDIR/build.log" | head -20 >&2

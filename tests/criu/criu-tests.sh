@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC3045	# ulimit -q: busybox ash, the VM's shell, has it
 #
 # criu-tests.sh - CRIU in the test VM (run under tests/criu/reaper by make check).
 #
@@ -95,7 +96,7 @@ finish() {
 	grep -q PASS "$d/test.out" 2>/dev/null
 }
 dump() { "$CRIU" dump -t "$pid" -D "$d/img" -o dump.log -v4 "$@"; }
-restore() { "$CRIU" restore -d -D "$d/img" -o restore.log -v4 "$@"; }
+restore() { "$CRIU" restore -d -D "$d/img" -o restore.log -v4; }
 
 # cycle NAME CMD...: start, dump, kill (criu does), restore, verify
 cycle() {
