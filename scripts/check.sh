@@ -35,6 +35,10 @@ CHECKS=(check_vm_verdict check_cargo_test check_vm_true check_vm_false check_vm_
 	check_vm_warn_on check_vm_stdout_warning check_vm_hang check_kernel_config
 	check_man_page check_selftest_patch check_module_nodebugfs check_headers)
 
+# CRIU (tests/criu/, issue 16): one boot, one result per case of criu-tests.sh, plus the
+# verdict of that boot.
+mapfile -t CRIU_CASES < <(sh tests/criu/criu-tests.sh --list)
+
 diag() { echo "# check: $*"; }
 # result ok|fail|skip DESCRIPTION [REASON [COUNT]]: one TAP line; COUNT (default 1) is
 # how many passes it stands for.
@@ -64,7 +68,7 @@ bail() { # bail REASON LOG: the build failed, nothing can run
 }
 
 echo "TAP version 13"
-echo "1..$(( ${#TESTS[@]} + ${#CHECKS[@]} ))"
+echo "1..$(( ${#TESTS[@]} + ${#CHECKS[@]} + ${#CRIU_CASES[@]} + 1 ))"
 
 s=$(date +%s)
 scripts/build-kernel.sh debug > "$LOGS/build-kernel.log" 2>&1 ||
@@ -290,7 +294,49 @@ check_headers() {
 	fi
 }
 
+# ---- 3. CRIU with the series (scripts/build-criu.sh), in one boot of the debug kernel:
+# criu check, CRIU's own SysV msgque test, the series' POSIX queue tests, and the failure
+# modes (tests/criu/criu-tests.sh says what each case proves).
+run_criu_tests() {
+	local root="" out=$LOGS/criu.out c line rc=0 s
+	s=$(date +%s)
+	mkdir -p build/criu
+	if ! root=$(scripts/build-criu.sh 2> "$LOGS/build-criu.log" | tail -1) || [ -z "$root" ] ||
+		! cc -static -O2 -Wall -Wextra -Werror -o build/criu/reaper tests/criu/reaper.c \
+			>> "$LOGS/build-criu.log" 2>&1 ||
+		! cc -static -O2 -Wall -Wextra -Werror -o build/criu/mqstate tests/criu/mqstate.c \
+			>> "$LOGS/build-criu.log" 2>&1; then
+		tail -20 "$LOGS/build-criu.log" | sed 's/^/# /'
+		for c in "${CRIU_CASES[@]}"; do
+			result fail "criu: $c" "cannot build CRIU (log: $LOGS/build-criu.log)"
+		done
+		result fail "criu: the test VM run is clean" "not run"
+		return
+	fi
+	rm -f "$out"	# never count a previous run's results
+	scripts/vm --quiet --output "$out" --root "$root" --add build/criu/reaper \
+		--add build/criu/mqstate --add tests/criu/criu-tests.sh \
+		-- reaper sh /opt/criu-tests.sh 2> "$LOGS/vm-criu.err" || rc=$?
+	[ -f "$out" ] || : > "$out"
+	grep '^#' "$out" || true
+	for c in "${CRIU_CASES[@]}"; do
+		line=$(grep -E "^(not )?ok $c( |\$)" "$out" | tail -1 || true)
+		case $line in
+		"ok $c") result ok "criu: $c" ;;
+		"not ok"*) result fail "criu: $c" "${line#*# }" ;;
+		*) result fail "criu: $c" "no result: the CRIU VM run ended before it" ;;
+		esac
+	done
+	if [ "$rc" = 0 ] || [ "$rc" = 1 ]; then
+		result ok "criu: the test VM run is clean (no splat, no leak) in $(( $(date +%s) - s ))s"
+	else
+		sed 's/^/# /' "$LOGS/vm-criu.err"
+		result fail "criu: the test VM run is clean" "exit status $rc: $(tail -1 "$LOGS/vm-criu.err")"
+	fi
+}
+
 for c in "${CHECKS[@]}"; do
 	"$c"
 done
+run_criu_tests
 finish

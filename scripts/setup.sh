@@ -20,7 +20,7 @@ PKGS=(
 	mandoc man-db
 	libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
 	python3-protobuf libnl-3-dev libnl-route-3-dev libnet1-dev libcap-dev pkg-config
-	libbsd-dev libgnutls28-dev libnftables-dev libaio-dev uuid-dev git
+	libbsd-dev libgnutls28-dev libaio-dev uuid-dev git
 )
 
 missing=()
