@@ -39,6 +39,9 @@ CHECKS=(check_vm_verdict check_cargo_test check_vm_true check_vm_false check_vm_
 # verdict of that boot.
 mapfile -t CRIU_CASES < <(sh tests/criu/criu-tests.sh --list)
 
+# A test boot that runs past this is a hang, and fails.  The boots take 10 to 25 minutes
+# on these 2-core TCG machines (longer while the host is busy); CI allows 90 for all.
+TEST_VM_TIMEOUT=${MQ_PEEK_TEST_VM_TIMEOUT:-2400}
 diag() { echo "# check: $*"; }
 # result ok|fail|skip DESCRIPTION [REASON [COUNT]]: one TAP line; COUNT (default 1) is
 # how many passes it stands for.
@@ -85,7 +88,7 @@ s=$(date +%s)
 rm -f "$LOGS/tests.out"	# never count a previous run's results
 # Shown as it comes, without the inner runner's own header: its plan is part of ours.
 set +e
-scripts/vm --output "$LOGS/tests.out" "${adds[@]}" \
+scripts/vm --timeout "$TEST_VM_TIMEOUT" --output "$LOGS/tests.out" "${adds[@]}" \
 	-- env "${TEST_ENV[@]}" run-in-vm.sh "${TESTS[@]}" 2> "$LOGS/vm-tests.err" |
 	awk 'NR <= 2 && (/^TAP version 13$/ || /^1\.\.[0-9]+$/) { next } { print; fflush() }'
 vmrc=${PIPESTATUS[0]}
@@ -314,7 +317,7 @@ run_criu_tests() {
 		return
 	fi
 	rm -f "$out"	# never count a previous run's results
-	scripts/vm --quiet --output "$out" --root "$root" --add build/criu/reaper \
+	scripts/vm --timeout "$TEST_VM_TIMEOUT" --quiet --output "$out" --root "$root" --add build/criu/reaper \
 		--add build/criu/mqstate --add tests/criu/criu-tests.sh \
 		-- reaper sh /opt/criu-tests.sh 2> "$LOGS/vm-criu.err" || rc=$?
 	[ -f "$out" ] || : > "$out"
