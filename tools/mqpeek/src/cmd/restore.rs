@@ -96,8 +96,8 @@ fn read_num(path: &str, default: i64) -> i64 {
         .unwrap_or(default)
 }
 
-/// CAP_SYS_RESOURCE in the effective set (bit 24 of CapEff).
-fn privileged() -> bool {
+/// Whether capability number `cap` is in this process's effective set (CapEff).
+fn has_cap(cap: u32) -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -105,7 +105,12 @@ fn privileged() -> bool {
                 .find_map(|l| l.strip_prefix("CapEff:"))
                 .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
         })
-        .is_some_and(|caps| caps & (1 << 24) != 0)
+        .is_some_and(|caps| caps & (1 << cap) != 0)
+}
+
+/// CAP_SYS_RESOURCE (24): lifts msg_max and msgsize_max.
+fn privileged() -> bool {
+    has_cap(24)
 }
 
 /// The limits of this process in its (current) IPC namespace.
@@ -518,16 +523,9 @@ pub fn leftovers(dir: &Path) {
     }
 }
 
-/// CAP_FOWNER (bit 3 of CapEff): may unlink others' queues in the sticky /dev/mqueue.
+/// CAP_FOWNER (3): may unlink others' queues in the sticky /dev/mqueue.
 fn cap_fowner() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .is_some_and(|caps| caps & (1 << 3) != 0)
+    has_cap(3)
 }
 
 pub fn restore(o: &Opts) -> Res<()> {
