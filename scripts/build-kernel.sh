@@ -1,19 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-kernel.sh [debug|release|nodebugfs] - build the mq-peek dev kernel into the cache.
+# build-kernel.sh [debug|release|nodebugfs][-unpatched] - build the mq-peek dev kernel into
+# the cache.
 #
 # Debian's 6.12 source + kernel/patches/series + kernel/configs/{base,criu,PROFILE}.config,
 # built with clang-14 (KASAN together with RUST needs an LLVM build) and Debian's rustc.
+# PROFILE-unpatched (e.g. release-unpatched, what make bench-series compares against) is
+# the same source and the same fragments with none of kernel/patches applied, in a source
+# directory and a build directory of its own: a kernel without F_MQ_PEEK, for which no
+# module is built (scripts/vm boots it with none loaded).
 # A later fragment overrides an earlier one.  A fragment may name the make targets of its
 # profile on a line "# mq-peek-targets: TARGET..." (default: all): the nodebugfs profile
 # builds only modules_prepare, which in 6.12 builds rust/ (bindings and the kernel crate)
 # too, i.e. everything an external Rust module is compiled against, but no vmlinux.
 #
 # Cache layout ($MQ_PEEK_CACHE, default ~/.cache/mq-peek):
-#   src/                 the patched source, shared by both profiles.  Files are synced by
-#                        content (rsync -c), so a changed patch only touches the files it
-#                        changes and make rebuilds only what depends on them.  A patch that
+#   src/                 the patched source, shared by the patched profiles.  Files are
+#                        synced by content (rsync -c), so a changed patch only touches the
+#                        files it changes and make rebuilds only what depends on them.  A patch that
 #                        touches only tools/testing/ (the selftests the series carries) is
 #                        not applied: the kernel build never reads tools/testing/ (kbuild's
 #                        `make all` does not descend into tools/), so it cannot change the
@@ -25,18 +30,25 @@
 #                        that went into it (source version, patches, fragments, toolchain
 #                        and make variables, this script).  A matching key means there is
 #                        nothing to do.
+#   src-unpatched/       Debian's source as it is, for the -unpatched profiles (their own
+#                        lock, .lock-unpatched, so they build beside a patched one).
 # Prints the build directory on the last line of stdout.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 PROFILE=${1:-$PROFILE}
-[ -f "$TOP/kernel/configs/$PROFILE.config" ] || { echo "unknown profile $PROFILE" >&2; exit 2; }
+BASE=${PROFILE%-unpatched}	# the fragment's name; unpatched if it differs from PROFILE
+[ -f "$TOP/kernel/configs/$BASE.config" ] || { echo "unknown profile $PROFILE" >&2; exit 2; }
 
-SRC=$CACHE/src
+if [ "$BASE" = "$PROFILE" ]; then
+	SRC=$CACHE/src UNPATCHED=0
+else
+	SRC=$CACHE/src-unpatched UNPATCHED=1
+fi
 KB=$CACHE/build-$PROFILE
 # criu.config: what CRIU needs (tests/criu/), in both profiles, so make bench-criu times
 # the same kernel make check tests.
 FRAGS=("$TOP/kernel/configs/base.config" "$TOP/kernel/configs/criu.config"
-	"$TOP/kernel/configs/$PROFILE.config")
+	"$TOP/kernel/configs/$BASE.config")
 "$(dirname "$0")/setup.sh" >&2
 mapfile -t SERIES < <(grep -v '^\s*\(#\|$\)' "$TOP/kernel/patches/series")
 # only_selftests PATCH: true if every file the patch touches is under tools/testing/.
@@ -52,7 +64,7 @@ TARGETS=${TARGETS:-all}
 if [ "$TARGETS" = all ]; then READY=arch/x86/boot/bzImage; else READY=rust/libkernel.rmeta; fi
 PATCHES=()
 for p in "${SERIES[@]}"; do
-	only_selftests "$p" || PATCHES+=("$p")
+	[ $UNPATCHED = 1 ] || only_selftests "$p" || PATCHES+=("$p")
 done
 
 key=$({
@@ -68,18 +80,23 @@ if [ "$(cat "$KB/.mq-peek-key" 2>/dev/null)" = "$key" ] && [ -f "$KB/$READY" ]; 
 	exit 0
 fi
 mkdir -p "$CACHE"
-exec 9> "$CACHE/.lock"
+# One lock per source tree: an unpatched build never waits for a patched one.
+if [ $UNPATCHED = 1 ]; then exec 9> "$CACHE/.lock-unpatched"; else exec 9> "$CACHE/.lock"; fi
 flock 9
 
 log() { echo "build-kernel: $*" >&2; }
 start=$(date +%s)
 
-# 1. Patched source, updated in place by content.
-stage=$CACHE/stage
+# 1. Patched (or, for -unpatched, pristine) source, updated in place by content.
+stage=$CACHE/stage${SRC#"$CACHE"/src}
 rm -rf "$stage"
 mkdir -p "$stage"
-log "unpacking $(basename "$KSRC_TARBALL") and applying ${#PATCHES[@]} patches" \
-	"($(( ${#SERIES[@]} - ${#PATCHES[@]} )) touching only tools/testing/ left out)"
+if [ $UNPATCHED = 1 ]; then
+	log "unpacking $(basename "$KSRC_TARBALL"), no patches (profile $PROFILE)"
+else
+	log "unpacking $(basename "$KSRC_TARBALL") and applying ${#PATCHES[@]} patches" \
+		"($(( ${#SERIES[@]} - ${#PATCHES[@]} )) touching only tools/testing/ left out)"
+fi
 tar -xf "$KSRC_TARBALL" -C "$stage"
 for p in "${PATCHES[@]}"; do
 	patch -s -p1 -d "$stage/linux-source-6.12" < "$TOP/kernel/patches/$p" ||
@@ -125,7 +142,8 @@ if ! make -C "$SRC" O="$KB" "${KMAKE[@]}" -j"$JOBS" $TARGETS > "$KB/build.log" 2
 	echo "build-kernel: build failed, see $KB/build.log" >&2
 	exit 1
 fi
-"$(dirname "$0")/check-bindings-layout.sh" "$SRC" "$KB" >&2
+# The module is built against the patched trees only.
+[ $UNPATCHED = 1 ] || "$(dirname "$0")/check-bindings-layout.sh" "$SRC" "$KB" >&2
 echo "$key" > "$KB/.mq-peek-key"
 log "$PROFILE kernel ready in $(( $(date +%s) - start ))s"
 echo "$KB"
