@@ -58,7 +58,8 @@ TEST_FILES := tests/run-in-vm.sh $(shell bash scripts/env.sh MQPEEK)
 TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT)/mqueue -I$(KSFT) -pthread
 TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h tests/mqpeek_lsipc_golden.h
 
-.PHONY: all modules kernel setup tests examples tool check run bench bench-c-peer lint man-lint clean \
+.PHONY: all modules kernel setup tests examples tool check run bench bench-peek bench-criu \
+	bench-c-peer lint man-lint clean \
 	selftest-patch modules_install rust-analyzer print-test-env
 
 all: modules
@@ -170,6 +171,11 @@ $(OUT)/bench/mq_peek_bench: bench/mq_peek_bench.c include/mq_peek.h
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -Wall -Iinclude -o $@ $<
 
+# make bench-criu's program (scripts/bench-criu.sh).
+$(OUT)/bench/mq_criu_bench: $(OUT)/bench/%: bench/%.c include/mq_peek.h
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+
 # The bench's C peer (bench/c-peer/): the RFC's algorithm as a provider of the same hook,
 # an out-of-tree module built like mq_peek.ko (a directory of its own, the same KMAKE)
 # against the release kernel only.  Not shipped, not loaded by make check.
@@ -180,8 +186,15 @@ bench-c-peer:
 		$(OUT)/bench/c-peer/
 	$(MAKE) -C $(BENCH_KDIR) M=$(abspath $(OUT)/bench/c-peer) $(KMAKE) W=1 modules
 
-bench:
+# make bench runs the benchmarks in turn: the dump costs of F_MQ_PEEK (bench-peek,
+# scripts/bench.sh) and criu dump of a queue against a drain (bench-criu).
+bench: bench-peek bench-criu
+
+bench-peek:
 	scripts/bench.sh
+
+bench-criu:
+	scripts/bench-criu.sh
 
 run:
 	@scripts/run-demo.sh

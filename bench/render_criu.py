@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn mq_criu_bench's raw lines into a table (stdout), criu.json and criu.md.
+
+The queue's share of a dump is dump_queue - dump_empty of the same round (wall time of the
+whole `criu dump`), and, with much less noise, the read and image stages of the same
+dump_queue from its -v4 log's timestamps; both are compared with a drain (mq_receive of
+every message) and a drain+resend of the same queue measured in the same round.  Every
+ratio is the median of the per-round ratios, with the interquartile range; the target
+(the queue's share <= 1x a drain) is judged on the median, and flagged "noisy" when the
+spread is wider than the median's distance to 1.
+"""
+import json
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+raw, out = sys.argv[1], sys.argv[2]
+R = defaultdict(lambda: defaultdict(dict))  # R[key][contender][round] = ns
+S = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))  # S[key][contender][stage][round]
+img, notes, wall = {}, [], None
+for line in open(raw, errors="replace"):
+    f = line.split()
+    if f[:1] == ["BENCH-CRIU"] and len(f) == 5:
+        R[f[1]][f[2]][f[3]] = float(f[4])
+    elif f[:1] == ["BENCH-CRIU-STAGE"] and len(f) == 6:
+        S[f[1]][f[2]][f[4]][f[3]] = float(f[5])
+    elif f[:1] == ["BENCH-CRIU-IMG"] and len(f) == 3:
+        img[f[1]] = int(f[2])
+    elif f[:1] == ["BENCH-CRIU-NOTE"]:
+        notes.append(" ".join(f[1:]))
+    elif f[:1] == ["BENCH-CRIU-WALL"]:
+        wall = int(f[1])
+
+
+def summary(xs):
+    xs = sorted(xs)
+    if not xs:
+        return None
+    q1, _, q3 = (statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1
+                 else (xs[0], xs[0], xs[0]))
+    return dict(median=statistics.median(xs), q1=q1, q3=q3, min=xs[0], max=xs[-1], n=len(xs))
+
+
+def rounds(c):
+    return {r: v for r, v in c.items() if r != "w"}
+
+
+def rstr(p, digits=2):
+    if not p:
+        return "–"
+    return f"{p['median']:.{digits}f}× ({p['q1']:.{digits}f}–{p['q3']:.{digits}f})"
+
+
+def ms(p):
+    return f"{p['median'] / 1e6:.1f}" if p else "–"
+
+
+def size_str(s):
+    return f"{s >> 20} MiB" if s >= 1 << 20 else f"{s >> 10} KiB" if s >= 1024 else f"{s} B"
+
+
+def cell_name(k):
+    n, s = (int(x) for x in k.split(":"))
+    return f"{n:,} × {size_str(s)}"
+
+
+result = dict(cells={}, verdicts=[], notes=notes, wall_s=wall)
+lines = []
+for key in sorted(R, key=lambda k: -int(k.split(":")[0])):
+    c = R[key]
+    dq, de, dr, rs, br = (rounds(c.get(x, {})) for x in
+                          ("dump_queue", "dump_empty", "drain", "drain_resend", "batch_read"))
+    common = sorted(set(dq) & set(de) & set(dr) & set(rs))
+    share = {r: dq[r] - de[r] for r in common}
+    sq = S[key]["dump_queue"]
+    rd, im, tot = (rounds(sq.get(x, {})) for x in ("read", "image", "total"))
+    st = sorted(set(rd) & set(im) & set(dr))
+    staged = {r: rd[r] + im[r] for r in st}
+    cell = dict(
+        rounds=len(common),
+        ns={n: summary(list(rounds(c.get(n, {})).values()))
+            for n in ("dump_queue", "dump_empty", "drain", "drain_resend", "batch_read")},
+        share_ns=summary(list(share.values())),
+        share_over_drain=summary([share[r] / dr[r] for r in common]),
+        share_over_drain_resend=summary([share[r] / rs[r] for r in common]),
+        dump_queue_over_empty=summary([dq[r] / de[r] for r in common]),
+        stage_ns={x: summary(list(v.values())) for x, v in
+                  (("read", rd), ("image", im), ("total", tot))},
+        staged_share_ns=summary(list(staged.values())),
+        staged_over_drain=summary([staged[r] / dr[r] for r in st]),
+        read_over_drain=summary([rd[r] / dr[r] for r in st]),
+        image_over_drain=summary([im[r] / dr[r] for r in st]),
+        batch_over_drain=summary([br[r] / dr[r] for r in sorted(set(br) & set(dr))]),
+        criu_copy_over_drain=summary([(rd[r] - br[r]) / dr[r]
+                                      for r in sorted(set(rd) & set(br) & set(dr))]),
+        outside_log_ns=summary([dq[r] - tot[r] for r in sorted(set(dq) & set(tot))]),
+        image_bytes=img.get(key))
+    result["cells"][key] = cell
+    for what, p in (("the queue's share of criu dump (wall, with - without)",
+                     cell["share_over_drain"]),
+                    ("the queue's stages of criu dump (read + image, -v4 log)",
+                     cell["staged_over_drain"])):
+        if not p:
+            continue
+        spread = p["q3"] - p["q1"]
+        noisy = p["n"] < 3 or spread > abs(p["median"] - 1)
+        result["verdicts"].append(dict(
+            target=f"{cell_name(key)}: {what} <= 1x a drain",
+            met=p["median"] <= 1, value=round(p["median"], 3), q1=round(p["q1"], 3),
+            q3=round(p["q3"], 3), pairs=p["n"], noisy=bool(noisy)))
+
+md = ["# make bench-criu: criu dump of a process holding a POSIX message queue", "",
+      "Release kernel, mq_peek.ko loaded, CRIU 4.2 with criu/patches/ (F_MQ_PEEK_BATCH). "
+      "Per round: `criu dump` of the holder with the queue (*dump queue*) and without it "
+      "(*dump empty*), `mq_receive` of every message (*drain*), and receive all + send all "
+      "back (*drain+resend*), in alternating order; the queue's share is dump queue − dump "
+      "empty of the same round. Ratios: median of the per-round ratios (interquartile range). "
+      "Times: medians, ms.", "",
+      "| queue | rounds | dump queue | dump empty | queue's share | drain | drain+resend "
+      "| **share / drain** | share / drain+resend | dump queue / dump empty |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for key, cell in result["cells"].items():
+    ns = cell["ns"]
+    md.append(f"| {cell_name(key)} | {cell['rounds']} | {ms(ns['dump_queue'])} | "
+              f"{ms(ns['dump_empty'])} | {ms(cell['share_ns'])} | {ms(ns['drain'])} | "
+              f"{ms(ns['drain_resend'])} | **{rstr(cell['share_over_drain'])}** | "
+              f"{rstr(cell['share_over_drain_resend'])} | "
+              f"{rstr(cell['dump_queue_over_empty'])} |")
+md += ["", "Where the queue's time goes, from the timestamps of each dump_queue's `-v4` log "
+       "(medians, ms; ratios to the drain of the same round): *read* runs from the log line "
+       "before \"Read N messages of queue\" to it (the F_MQ_PEEK_BATCH calls and CRIU's "
+       "copy of every message into its own buffers), *of which the kernel* is batch_read, "
+       "the same F_MQ_PEEK_BATCH calls alone, timed in this process in the same round; "
+       "*image* runs from \"Dumping queue\" to the next line (packing the protobuf entry, "
+       "writing it, freeing the copies). *outside the log*: the dump's wall time minus its "
+       "log's first-to-last span (criu's start and exit).", "",
+       "| queue | **read + image / drain** | read / drain | of which the kernel "
+       "(F_MQ_PEEK_BATCH) / drain | CRIU's copy (read − kernel) / drain | image / drain "
+       "| read, image (ms) | log span, outside the log (ms) | image size |",
+       "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for key, cell in result["cells"].items():
+    sg = cell["stage_ns"]
+    md.append(f"| {cell_name(key)} | **{rstr(cell['staged_over_drain'])}** | "
+              f"{rstr(cell['read_over_drain'])} | {rstr(cell['batch_over_drain'])} | "
+              f"{rstr(cell['criu_copy_over_drain'])} | {rstr(cell['image_over_drain'])} | "
+              f"{ms(sg['read'])}, {ms(sg['image'])} | {ms(sg['total'])}, "
+              f"{ms(cell['outside_log_ns'])} | "
+              f"{size_str(cell['image_bytes']) if cell['image_bytes'] else '–'} |")
+md += ["", "Verdicts (target: dumping the queue costs no more than draining it):", ""]
+for v in result["verdicts"]:
+    md.append(f"- {v['target']}: **{'met' if v['met'] else 'MISSED'}**, {v['value']}× "
+              f"({v['q1']}–{v['q3']}, {v['pairs']} rounds)"
+              + (" — *noisy*: the spread is wider than the distance to 1" if v["noisy"] else ""))
+if notes:
+    md += ["", "Notes: " + "; ".join(notes)]
+if wall:
+    md += ["", f"Wall time of the run (build excluded): {wall} s."]
+
+text = "\n".join(md) + "\n"
+with open(os.path.join(out, "criu.md"), "w") as fp:
+    fp.write(text)
+with open(os.path.join(out, "criu.json"), "w") as fp:
+    json.dump(result, fp, indent=1)
+print(text, end="")
