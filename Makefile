@@ -59,7 +59,7 @@ TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT)/mqueue -I$(KSFT) -pthread
 TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h tests/mqpeek_lsipc_golden.h
 
 .PHONY: all modules kernel setup tests examples tool check run bench bench-peek bench-criu \
-	bench-c-peer lint man-lint clean \
+	bench-series bench-c-peer lint man-lint clean \
 	selftest-patch modules_install rust-analyzer print-test-env
 
 all: modules
@@ -171,8 +171,8 @@ $(OUT)/bench/mq_peek_bench: bench/mq_peek_bench.c include/mq_peek.h
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -Wall -Iinclude -o $@ $<
 
-# make bench-criu's program (scripts/bench-criu.sh).
-$(OUT)/bench/mq_criu_bench: $(OUT)/bench/%: bench/%.c include/mq_peek.h
+# make bench-criu's and make bench-series' programs (scripts/bench-criu.sh, bench-series.sh).
+$(OUT)/bench/mq_criu_bench $(OUT)/bench/mq_series_bench: $(OUT)/bench/%: bench/%.c include/mq_peek.h
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
 
@@ -186,15 +186,19 @@ bench-c-peer:
 		$(OUT)/bench/c-peer/
 	$(MAKE) -C $(BENCH_KDIR) M=$(abspath $(OUT)/bench/c-peer) $(KMAKE) W=1 modules
 
-# make bench runs the benchmarks in turn: the dump costs of F_MQ_PEEK (bench-peek,
-# scripts/bench.sh) and criu dump of a queue against a drain (bench-criu).
-bench: bench-peek bench-criu
+# make bench runs the three benchmarks in turn: the dump costs of F_MQ_PEEK (bench-peek,
+# scripts/bench.sh), criu dump of a queue against a drain (bench-criu), and the series'
+# cost to a send+receive pair against the unpatched kernel (bench-series).
+bench: bench-peek bench-criu bench-series
 
 bench-peek:
 	scripts/bench.sh
 
 bench-criu:
 	scripts/bench-criu.sh
+
+bench-series:
+	scripts/bench-series.sh
 
 run:
 	@scripts/run-demo.sh
