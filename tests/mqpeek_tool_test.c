@@ -1751,6 +1751,85 @@ TEST_F_TIMEOUT(slow, lsipc_names_rm_and_open_unlinked, 300)
 }
 
 /*
+ * Issue 18, names as bytes: a queue whose name is not UTF-8 and carries an
+ * escape sequence is reached by every command that takes a name (send, show,
+ * dump, restore --name, list, rm), is printed escaped as util-linux prints
+ * it, never raw, and keeps its exact bytes through an image, restored under
+ * another such name; an image file name need not be UTF-8 either.
+ */
+TEST_F_TIMEOUT(slow, names_are_bytes, 300)
+{
+	static const char qa[] = "/mqpeek_tool_\xff\x1b[1mq", qb[] = "/mqpeek_tool_\xfe\x1b]0;r";
+	static const char img[] = "/tmp/mqpeek_tool_\xff.img";
+	char out[16384];
+	struct qstate a, b;
+
+	mq_unlink(qa);
+	mq_unlink(qb);
+	unlink(img);
+	ASSERT_EQ(0, tool(out, "send", "--create", "--maxmsg", "4", "--msgsize", "64",
+			  "--prio", "3", qa, "one", "\xff\x01two")) TH_LOG("%s", out);
+	/* the leading '/' may be left out, as for every name */
+	ASSERT_EQ(0, tool(out, "send", qa + 1, "three")) TH_LOG("%s", out);
+	ASSERT_EQ(0, capture(qa, &a));
+	ASSERT_EQ(3, a.curmsgs);
+	EXPECT_EQ(3, a.prio[0]);
+	EXPECT_EQ(5, a.len[1]);
+	EXPECT_EQ(0, memcmp(a.data[1], "\xff\x01two", 5));
+	EXPECT_EQ(0, a.prio[2]);
+
+	ASSERT_EQ(0, tool(out, "show", qa, "--format", "text")) TH_LOG("%s", out);
+	EXPECT_EQ((char *)out, strstr(out, "/mqpeek_tool_\\xff\\x1b[1mq: 3 messages (maxmsg 4"))
+		TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strchr(out, '\x1b')) TH_LOG("a raw escape reached the output");
+	EXPECT_EQ(X_NOQUEUE, tool(out, "show", qb));
+	EXPECT_NE(NULL, strstr(out, "/mqpeek_tool_\\xfe\\x1b]0;r: no such queue")) TH_LOG("%s", out);
+
+	ASSERT_EQ(0, tool(out, "dump", qa, "-o", img)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "/mqpeek_tool_\\xff\\x1b[1mq: 3 messages, 13 bytes written to "
+				    "/tmp/mqpeek_tool_\\xff.img")) TH_LOG("%s", out);
+	ASSERT_EQ(0, tool(out, "inspect", img)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\nname:      /mqpeek_tool_\\xff\\x1b[1mq\n")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strchr(out, '\x1b')) TH_LOG("a raw escape reached the output");
+	ASSERT_EQ(0, tool(out, "inspect", "--json", img)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"name_hex\": \"2f6d717065656b5f746f6f6c5fff1b5b316d71\""))
+		TH_LOG("%s", out);
+
+	/* the image's own name is taken: without --force, exit 8 */
+	EXPECT_EQ(X_EXISTS, tool(out, "restore", img)) TH_LOG("%s", out);
+	ASSERT_EQ(0, tool(out, "restore", img, "--name", qb)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "/mqpeek_tool_\\xfe\\x1b]0;r: restored 3 messages from "
+				    "/tmp/mqpeek_tool_\\xff.img")) TH_LOG("%s", out);
+	ASSERT_EQ(0, capture(qb, &b));
+	EXPECT_EQ(a.curmsgs, b.curmsgs);
+	EXPECT_EQ(a.maxmsg, b.maxmsg);
+	EXPECT_EQ(a.msgsize, b.msgsize);
+	EXPECT_EQ(a.mode, b.mode);
+	EXPECT_EQ(0, memcmp(a.prio, b.prio, sizeof(a.prio)));
+	EXPECT_EQ(0, memcmp(a.len, b.len, sizeof(a.len)));
+	EXPECT_EQ(0, memcmp(a.data, b.data, sizeof(a.data)));
+	/* --force onto the image's own (non-UTF-8) name */
+	ASSERT_EQ(0, tool(out, "send", qa, "four")) TH_LOG("%s", out);
+	ASSERT_EQ(0, tool(out, "restore", "--force", img)) TH_LOG("%s", out);
+	ASSERT_EQ(0, capture(qa, &b));
+	EXPECT_EQ(3, b.curmsgs);
+
+	/* -J carries the exact bytes; the table escapes them */
+	ASSERT_EQ(0, tool(out, "list", "-J", "-o", "NAME,MSGS")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"/mqpeek_tool_\xfe\\u001b]0;r\"")) TH_LOG("%s", out);
+	ASSERT_EQ(0, tool(out, "list", "-o", "NAME,MSGS")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "/mqpeek_tool_\\xfe\\x1b]0;r ")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strchr(out, '\x1b')) TH_LOG("a raw escape reached the output");
+	/* a name with '/' or nothing after the slash is a usage error, escaped */
+	EXPECT_EQ(X_USAGE, tool(out, "show", "/mqpeek_tool_\x1b/x"));
+	EXPECT_NE(NULL, strstr(out, "/mqpeek_tool_\\x1b/x: not a queue name")) TH_LOG("%s", out);
+
+	EXPECT_EQ(0, tool(out, "rm", qa, qb)) TH_LOG("%s", out);
+	EXPECT_NE(0, access("/dev/mqueue/mqpeek_tool_\xff\x1b[1mq", F_OK));
+	unlink(img);
+}
+
+/*
  * Issue 18 item 6, side by side with util-linux: the queues that
  * scripts/lsipc-golden.sh makes, made again here in a fresh IPC namespace,
  * must list byte for byte as the real lsipc -Q of util-linux 2.41 listed them

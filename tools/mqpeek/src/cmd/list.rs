@@ -186,7 +186,7 @@ pub fn list(a: &cli::ListArgs, private: bool) -> Res<()> {
     };
     // In the order the filesystem lists them, as lsipc (readdir, unsorted).
     let files: Vec<Vec<u8>> = std::fs::read_dir(dir.path())
-        .map_err(|e| Fail::io(&dir.path().display().to_string(), e))?
+        .map_err(|e| Fail::io(dir.path().display(), e))?
         .filter_map(|d| d.ok())
         .map(|d| d.file_name().as_bytes().to_vec())
         .filter(|f| only.as_ref().is_none_or(|n| n[1..] == f[..]))
