@@ -1525,61 +1525,71 @@ TEST_F_TIMEOUT(slow, no_consumer_sees_a_half_built_queue, 300)
  */
 TEST_F_TIMEOUT(slow, force_never_unlinks_a_queue_it_did_not_copy, 300)
 {
+	/*
+	 * Stopped after the trial build, and after the last check of the contents:
+	 * the name's identity is checked after both, right before mq_unlink().
+	 */
+	static const char *const stops[] = { "temporary queue removed", "contents checked again" };
 	struct qstate intruder, now, old;
 	char out[8192] = "", path[512];
 	int p[2], st, rc;
-	size_t got = 0;
+	unsigned int i;
+	size_t got;
 	ssize_t n;
 	pid_t pid;
 	mqd_t q;
 
-	run("rm -rf " BK "; mkdir -p " BK, NULL, 0);
-	ASSERT_EQ(0, old_queue_as(0, QN, 8, 64, 5));
-	ASSERT_EQ(0, capture(QN, &old));
-	ASSERT_EQ(0, write_v1("/tmp/hands.img", QN, 4, 32, 0604, 0, 0, 3, prios3));
-	ASSERT_EQ(0, pipe(p));
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		TH_LOG("stopped after the step \"%s\"", stops[i]);
+		run("rm -rf " BK "; mkdir -p " BK, NULL, 0);
+		ASSERT_EQ(0, old_queue_as(0, QN, 8, 64, 5));
+		ASSERT_EQ(0, capture(QN, &old));
+		ASSERT_EQ(0, write_v1("/tmp/hands.img", QN, 4, 32, 0604, 0, 0, 3, prios3));
+		ASSERT_EQ(0, pipe(p));
+		pid = fork();
+		if (pid == 0) {
+			dup2(p[1], 1);
+			dup2(p[1], 2);
+			close(p[0]);
+			setenv("MQPEEK_BACKUP_DIR", BK, 1);
+			setenv("MQPEEK_STOP_AT_STEP", stops[i], 1);
+			execl(TOOL, "mqpeek", "restore", "--force", "/tmp/hands.img", NULL);
+			_exit(122);
+		}
+		close(p[1]);
+		ASSERT_EQ(pid, waitpid(pid, &st, WUNTRACED));
+		ASSERT_TRUE(WIFSTOPPED(st));
+		/* the application replaces its queue meanwhile */
+		ASSERT_EQ(0, mq_unlink(QN));
+		q = mq_open(QN, O_RDWR | O_CREAT | O_EXCL, 0600,
+			    &(struct mq_attr){ .mq_maxmsg = 3, .mq_msgsize = 16 });
+		ASSERT_LE(0, q);
+		ASSERT_EQ(0, mq_send(q, "intruder", 8, 0));
+		ASSERT_EQ(0, capture(QN, &intruder));
+		kill(pid, SIGCONT);
+		got = 0;
+		while ((n = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
+			got += n;
+		out[got] = 0;
 		close(p[0]);
-		setenv("MQPEEK_BACKUP_DIR", BK, 1);
-		setenv("MQPEEK_STOP_AT_STEP", "temporary queue removed", 1);
-		execl(TOOL, "mqpeek", "restore", "--force", "/tmp/hands.img", NULL);
-		_exit(122);
+		waitpid(pid, &st, 0);
+		rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		EXPECT_EQ(X_FAIL, rc) TH_LOG("%s", out);
+		EXPECT_NE(NULL, strstr(out, "was replaced by another queue")) TH_LOG("%s", out);
+		ASSERT_EQ(0, capture(QN, &now));
+		EXPECT_SAME_QUEUE(intruder, now);
+		/* the queue it copied is in the backup */
+		ASSERT_NE(NULL, saved_path(out, path, sizeof(path))) TH_LOG("%s", out);
+		EXPECT_EQ(0, tool(out, "restore", "--force", "--name", "/mqpeek_tool_back", path))
+			TH_LOG("%s", out);
+		ASSERT_EQ(0, capture("/mqpeek_tool_back", &now));
+		EXPECT_TRUE(same_contents(&now, &old));
+		mq_unlink("/mqpeek_tool_back");
+		mq_close(q);
+		mq_unlink(QN);
+		run("rm -rf " BK, NULL, 0);
+		EXPECT_EQ(0, leftovers());
 	}
-	close(p[1]);
-	ASSERT_EQ(pid, waitpid(pid, &st, WUNTRACED));
-	ASSERT_TRUE(WIFSTOPPED(st));
-	/* the application replaces its queue meanwhile */
-	ASSERT_EQ(0, mq_unlink(QN));
-	q = mq_open(QN, O_RDWR | O_CREAT | O_EXCL, 0600, &(struct mq_attr){ .mq_maxmsg = 3,
-								       .mq_msgsize = 16 });
-	ASSERT_LE(0, q);
-	ASSERT_EQ(0, mq_send(q, "intruder", 8, 0));
-	ASSERT_EQ(0, capture(QN, &intruder));
-	kill(pid, SIGCONT);
-	while ((n = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
-		got += n;
-	out[got] = 0;
-	close(p[0]);
-	waitpid(pid, &st, 0);
-	rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	EXPECT_EQ(X_FAIL, rc) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "was replaced by another queue")) TH_LOG("%s", out);
-	ASSERT_EQ(0, capture(QN, &now));
-	EXPECT_SAME_QUEUE(intruder, now);
-	/* the queue it copied is in the backup */
-	ASSERT_NE(NULL, saved_path(out, path, sizeof(path))) TH_LOG("%s", out);
-	EXPECT_EQ(0, tool(out, "restore", "--force", "--name", "/mqpeek_tool_back", path))
-		TH_LOG("%s", out);
-	ASSERT_EQ(0, capture("/mqpeek_tool_back", &now));
-	EXPECT_TRUE(same_contents(&now, &old));
-	mq_unlink("/mqpeek_tool_back");
-	mq_close(q);
-	mq_unlink(QN);
-	run("rm -rf " BK, NULL, 0);
-	EXPECT_EQ(0, leftovers());
 }
 
 /* Issue 18 item 7: every smaller finding, one check each. */

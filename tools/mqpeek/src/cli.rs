@@ -77,7 +77,13 @@ limits of the caller in its IPC namespace (/proc/sys/fs/mqueue/msg_max, msgsize_
 queues_max, RLIMIT_MSGQUEUE; CAP_SYS_RESOURCE lifts the first two up to 65536 and 16 MiB). \
 With --force, an existing queue is replaced only after a copy of it is taken and the new \
 queue was built and read back under a temporary name: any failure leaves the old queue \
-exactly as it was. This needs room for both queues at once.";
+exactly as it was. This needs room for both queues at once.
+
+As the last step before unlinking the old queue, --force checks that the name is still \
+the queue it copied (same device and inode); if the name changed hands, it unlinks \
+nothing and exits 1, the copy saved. mq_unlink() takes a name, not a queue: a queue \
+swapped in between that check and the unlink (a window of one open, fstat and close) \
+would be unlinked instead, and that cannot be detected.";
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TimeFormat {

@@ -16,9 +16,12 @@
 //!    with mode 0 (no one but a privileged process can open it), filled, read back,
 //!    given its owner and mode, and removed: this proves every step that can fail for a
 //!    reason of the image or of the limits while the old queue is in place.
-//! 4. The name must still be the queue copied (same device and inode), and the queue
-//!    must still hold what the backup holds (else the backup is written again); then it
-//!    is unlinked.  If the name changed hands, nothing is unlinked (exit 1).
+//! 4. The queue must still hold what the backup holds (else the backup is written
+//!    again); then, as the last thing before mq_unlink(), the name must still be the
+//!    queue copied (same device and inode), and it is unlinked.  If the name changed
+//!    hands before that check, nothing is unlinked (exit 1).  mq_unlink() takes a name:
+//!    a queue swapped in between the check and the unlink (a window of one open, one
+//!    fstat and one close) is unlinked instead, and that cannot be detected afterwards.
 //! 5. The queue is created under the name with mode 0, filled, read back and compared
 //!    with the image, given its owner, and only then its mode: until that last step no
 //!    unprivileged process can open it, so no consumer takes a message from a queue still
@@ -659,24 +662,8 @@ fn replace(name: &QName, dir: &Path, old: Queue, target: &Target, keep: bool) ->
     trial(name, target, true).inspect_err(|_| {
         let _ = std::fs::remove_file(&bpath);
     })?;
-    // 4. Still the queue copied, still holding what the backup holds.
+    // 4. Still holding what the backup holds (read through our own descriptor).
     for attempt in 0.. {
-        let hands = match Queue::open(name) {
-            Ok(now) if same(&now, &old) => None,
-            Ok(_) | Err(Errno::EACCES) => Some("was replaced by another queue"),
-            Err(Errno::ENOENT) => Some("was removed by another process"),
-            Err(e) => return Err(Fail::queue(name, e)),
-        };
-        if let Some(what) = hands {
-            return Err(Fail::new(
-                Code::Failure,
-                format!(
-                    "{name} {what} while the replacement was prepared: nothing was unlinked \
-                     or created; the queue copied is saved in {}",
-                    bpath.display()
-                ),
-            ));
-        }
         let now = copy_of(name, &old)?;
         if !differs(&now, &saved) {
             break;
@@ -696,10 +683,42 @@ fn replace(name: &QName, dir: &Path, old: Queue, target: &Target, keep: bool) ->
         ));
         (saved, bpath) = (now, p);
     }
+    crash::step("contents checked again");
     {
         let _hold = HoldSignals::new();
+        // Still the queue copied: checked as late as it can be, right before the unlink.
+        // mq_unlink() takes a name, not a queue: a process that replaces the queue
+        // between this check and the unlink (microseconds) makes us unlink its queue,
+        // and nothing can tell afterwards which queue was unlinked.
+        let hands = match Queue::open(name) {
+            Ok(now) if same(&now, &old) => None,
+            Ok(_) | Err(Errno::EACCES) => Some("was replaced by another queue"),
+            Err(Errno::ENOENT) => Some("was removed by another process"),
+            Err(e) => return Err(Fail::queue(name, e)),
+        };
+        if let Some(what) = hands {
+            return Err(Fail::new(
+                Code::Failure,
+                format!(
+                    "{name} {what} while the replacement was prepared: nothing was unlinked \
+                     or created; the queue copied is saved in {}",
+                    bpath.display()
+                ),
+            ));
+        }
         mq::unlink(name).map_err(|e| {
             let f = Fail::queue(name, e);
+            if e == Errno::ENOENT {
+                return Fail::new(
+                    Code::Failure,
+                    format!(
+                        "{name} was removed by another process while the replacement was \
+                         prepared: nothing was unlinked or created; the queue copied is \
+                         saved in {}",
+                        bpath.display()
+                    ),
+                );
+            }
             let _ = std::fs::remove_file(&bpath);
             Fail::new(
                 f.code,
@@ -707,13 +726,6 @@ fn replace(name: &QName, dir: &Path, old: Queue, target: &Target, keep: bool) ->
             )
         })?;
         crash::step("old queue unlinked");
-        if old.stat().is_ok_and(|s| s.st_nlink != 0) {
-            crate::note(&format!(
-                "{name}: the name changed hands between the check and the unlink: the queue \
-                 unlinked was not the one copied (which is saved in {})",
-                bpath.display()
-            ));
-        }
         // What processes that still have the old queue open did after the copy.
         if let Ok(after) = copy_of(name, &old) {
             if differs(&after, &saved) {
