@@ -15,7 +15,7 @@
 # on.  Every kselftest test case counts once (from its program's "# Totals:" line), a
 # program that reports no test case counts once by its exit status (0 pass, 4 skip, else
 # fail), a program that never reported counts as one failure, and every harness check
-# counts once (cargo test: once per test).
+# counts once (cargo test: once per test; the lsipc comparison: once per option set).
 # shellcheck disable=SC2317	# the check_* functions are called through $CHECKS
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
