@@ -56,7 +56,7 @@ TEST_FILES := tests/run-in-vm.sh $(shell bash scripts/env.sh MQPEEK)
 # where the series carries them (scripts/gen-selftest-patch.sh); -I$(KSFT)/mqueue resolves
 # it the same way here.
 TEST_CFLAGS := -static -O2 -Wall -Iinclude -I$(KSFT)/mqueue -I$(KSFT) -pthread
-TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h tests/mqpeek_lsipc_golden.h
+TEST_HDRS := include/mq_peek.h tests/mq_peek_util.h
 
 .PHONY: all modules kernel setup tests examples tool check run bench bench-peek bench-criu \
 	bench-series bench-c-peer lint man-lint clean \

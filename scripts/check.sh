@@ -15,7 +15,7 @@
 # on.  Every kselftest test case counts once (from its program's "# Totals:" line), a
 # program that reports no test case counts once by its exit status (0 pass, 4 skip, else
 # fail), a program that never reported counts as one failure, and every harness check
-# counts once (cargo test: once per test).
+# counts once (cargo test: once per test; the lsipc comparison: once per option set).
 # shellcheck disable=SC2317	# the check_* functions are called through $CHECKS
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -38,6 +38,10 @@ CHECKS=(check_vm_verdict check_cargo_test check_vm_true check_vm_false check_vm_
 # CRIU (tests/criu/, issue 16): one boot, one result per case of criu-tests.sh, plus the
 # verdict of that boot.
 mapfile -t CRIU_CASES < <(sh tests/criu/criu-tests.sh --list)
+
+# mqpeek list side by side with the real lsipc -Q of util-linux 2.41 (built on the host
+# from util-linux/), on the host: one result per option set of scripts/lsipc-compare.sh.
+mapfile -t LSIPC_CASES < <(scripts/lsipc-compare.sh --list)
 
 # A test boot that runs past this is a hang, and fails.  The boots take 10 to 25 minutes
 # on these 2-core TCG machines (longer while the host is busy); CI allows 90 for all.
@@ -71,7 +75,7 @@ bail() { # bail REASON LOG: the build failed, nothing can run
 }
 
 echo "TAP version 13"
-echo "1..$(( ${#TESTS[@]} + ${#CHECKS[@]} + ${#CRIU_CASES[@]} + 1 ))"
+echo "1..$(( ${#TESTS[@]} + ${#CHECKS[@]} + ${#LSIPC_CASES[@]} + ${#CRIU_CASES[@]} + 1 ))"
 
 s=$(date +%s)
 scripts/build-kernel.sh debug > "$LOGS/build-kernel.log" 2>&1 ||
@@ -297,7 +301,36 @@ check_headers() {
 	fi
 }
 
-# ---- 3. CRIU with the series (scripts/build-criu.sh), in one boot of the debug kernel:
+# ---- 3. mqpeek list against util-linux 2.41's lsipc -Q, on the host: lsipc built from
+# util-linux/ (scripts/build-lsipc.sh, cached), both run on the same queues in a private
+# IPC namespace (scripts/lsipc-compare.sh says what is compared); a case differs or
+# passes, and one that did not run fails.
+run_lsipc_compare() {
+	local out=$LOGS/lsipc-compare.out line l c rc=0
+	local -A res=()
+	rm -f "$out"
+	scripts/lsipc-compare.sh > "$out" 2> "$LOGS/lsipc-compare.err" || rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "[0-9]*) l=${line#ok }; res[${l#* }]=ok ;;
+		"not ok "[0-9]*) l=${line#not ok }; res[${l#* }]=fail ;;
+		esac
+	done < "$out"
+	[ "$rc" -le 1 ] || sed 's/^/# /' "$LOGS/lsipc-compare.err"
+	for c in "${LSIPC_CASES[@]}"; do
+		case ${res[$c]:-none} in
+		ok) result ok "lsipc: mqpeek list prints what $c prints" ;;
+		fail)
+			awk -v c="$c" '/^(not )?ok [0-9]+ / { on = ($0 ~ /^not ok/ && substr($0, index($0, $4)) == c) ; next }
+				on' "$out" | head -20
+			result fail "lsipc: mqpeek list prints what $c prints" "differs (log: $out)" ;;
+		*) result fail "lsipc: mqpeek list prints what $c prints" \
+			"not run: $(tail -1 "$LOGS/lsipc-compare.err" 2> /dev/null)" ;;
+		esac
+	done
+}
+
+# ---- 4. CRIU with the series (scripts/build-criu.sh), in one boot of the debug kernel:
 # criu check, CRIU's own SysV msgque test, the series' POSIX queue tests, and the failure
 # modes (tests/criu/criu-tests.sh says what each case proves).
 run_criu_tests() {
@@ -341,5 +374,6 @@ run_criu_tests() {
 for c in "${CHECKS[@]}"; do
 	"$c"
 done
+run_lsipc_compare
 run_criu_tests
 finish

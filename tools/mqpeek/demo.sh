@@ -15,7 +15,7 @@ if [ "$1" != --guest ]; then
 fi
 set +e
 run() {
-	echo "# $1"
+	printf "# %s\n" "$1"
 	eval "$1"
 	rc=$?
 	[ $rc = 0 ] || echo "(exit status $rc)"
@@ -38,4 +38,8 @@ run "mqpeek send /orders '{\"id\": 43, \"item\": \"sencha\", \"qty\": 1}'"
 run "MQPEEK_BACKUP_DIR=/tmp mqpeek restore --force orders.img"
 run "mqpeek rm /orders-copy /no-such-queue"
 run "mqpeek list -g"
+run "mqpeek send --create \"\$(printf '/tea\\377\\033[1m')\" oolong"
+run "mqpeek list -o NAME,MSGS"
+run "mqpeek show \"\$(printf '/tea\\377\\033[1m')\" --format text"
+run "mqpeek rm \"\$(printf '/tea\\377\\033[1m')\""
 exit 0

@@ -5,6 +5,8 @@ use crate::error::EXIT_STATUS;
 use crate::table::COLUMNS_HELP;
 use crate::view::Format;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
 
 const ABOUT: &str = "List, show, dump and restore POSIX message queues without changing them";
 
@@ -30,7 +32,7 @@ pub struct Cli {
     /// /proc/PID/ns/ipc): join it with setns(2) and list its queues through a private
     /// mount of its own mqueue filesystem. Needs CAP_SYS_ADMIN.
     #[arg(long, global = true, value_name = "PID|PATH")]
-    pub ipc_ns: Option<String>,
+    pub ipc_ns: Option<OsString>,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -53,8 +55,8 @@ pub enum Cmd {
     /// Remove queues, as ipcrm --posix-mqueue does
     Rm {
         /// The queues, /NAME (the leading / may be left out; any bytes but '/')
-        #[arg(required = true, value_name = "NAME", value_parser = clap::value_parser!(std::ffi::OsString))]
-        names: Vec<std::ffi::OsString>,
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<OsString>,
     },
     /// Print a shell completion script
     Completions {
@@ -75,7 +77,13 @@ limits of the caller in its IPC namespace (/proc/sys/fs/mqueue/msg_max, msgsize_
 queues_max, RLIMIT_MSGQUEUE; CAP_SYS_RESOURCE lifts the first two up to 65536 and 16 MiB). \
 With --force, an existing queue is replaced only after a copy of it is taken and the new \
 queue was built and read back under a temporary name: any failure leaves the old queue \
-exactly as it was. This needs room for both queues at once.";
+exactly as it was. This needs room for both queues at once.
+
+As the last step before unlinking the old queue, --force checks that the name is still \
+the queue it copied (same device and inode); if the name changed hands, it unlinks \
+nothing and exits 1, the copy saved. mq_unlink() takes a name, not a queue: a queue \
+swapped in between that check and the unlink (a window of one open, fstat and close) \
+would be unlinked instead, and that cannot be detected.";
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TimeFormat {
@@ -109,8 +117,8 @@ pub struct ListArgs {
     #[arg(short = 'l', long, group = "format")]
     pub list: bool,
     /// Show only the queue NAME (which must start with '/'), one field a line
-    #[arg(short = 'N', long, value_name = "NAME", value_parser = clap::value_parser!(std::ffi::OsString))]
-    pub name: Option<std::ffi::OsString>,
+    #[arg(short = 'N', long, value_name = "NAME")]
+    pub name: Option<OsString>,
     /// Display each piece of information on a new line
     #[arg(short = 'n', long, group = "format")]
     pub newline: bool,
@@ -143,8 +151,8 @@ pub struct ListArgs {
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
-    /// The queue, /NAME (the leading / may be left out)
-    pub name: String,
+    /// The queue, /NAME (the leading / may be left out; any bytes but '/')
+    pub name: OsString,
     /// Index of the first message to show, in receive order (0 = what mq_receive returns next)
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub offset: u64,
@@ -170,7 +178,7 @@ pub struct DumpArgs {
     /// The queue, /NAME (the leading / may be left out); with --pid and --fd, the name
     /// recorded in the image (default: the one the descriptor was opened with)
     #[arg(required_unless_present = "pid")]
-    pub name: Option<String>,
+    pub name: Option<OsString>,
     /// Dump the queue that process PID has open as descriptor --fd, through
     /// /proc/PID/fd/FD: a queue that was unlinked but is still open (what a checkpoint
     /// tool needs).  Needs the right to ptrace PID (same user, or CAP_SYS_PTRACE)
@@ -183,7 +191,7 @@ pub struct DumpArgs {
     /// caller, written whole and synced before it appears under its name; an existing
     /// FILE (or symlink) is not replaced without --force
     #[arg(short, long, value_name = "FILE")]
-    pub output: String,
+    pub output: PathBuf,
     /// Replace FILE if it exists (a symlink is replaced itself, not what it points to)
     #[arg(short, long)]
     pub force: bool,
@@ -193,10 +201,10 @@ pub struct DumpArgs {
 pub struct RestoreArgs {
     /// The image to restore ("-" reads standard input)
     #[arg(value_name = "IMAGE")]
-    pub file: String,
-    /// Name of the queue to create (default: the name in the image)
+    pub file: PathBuf,
+    /// Name of the queue to create (default: the name in the image; any bytes but '/')
     #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
+    pub name: Option<OsString>,
     /// Replace an existing queue of that name, only once the new one is known to work
     #[arg(long)]
     pub force: bool,
@@ -216,7 +224,7 @@ pub struct RestoreArgs {
     /// Where --force saves the existing queue before replacing it, and where interrupted
     /// runs are looked for (default: $MQPEEK_BACKUP_DIR, else /var/tmp, else $TMPDIR)
     #[arg(long, value_name = "DIR")]
-    pub backup_dir: Option<String>,
+    pub backup_dir: Option<PathBuf>,
     /// Keep the backup of the replaced queue after a successful --force
     #[arg(long)]
     pub keep_backup: bool,
@@ -231,11 +239,11 @@ fn octal(s: &str) -> Result<u32, String> {
 
 #[derive(Args, Debug)]
 pub struct SendArgs {
-    /// The queue, /NAME (the leading / may be left out)
-    pub name: String,
-    /// The messages, one per argument, sent in this order
+    /// The queue, /NAME (the leading / may be left out; any bytes but '/')
+    pub name: OsString,
+    /// The messages, one per argument (any bytes), sent in this order
     #[arg(required = true, value_name = "MESSAGE")]
-    pub messages: Vec<String>,
+    pub messages: Vec<OsString>,
     /// Priority of the messages (below 32768)
     #[arg(long, default_value_t = 0, value_name = "P")]
     pub prio: u32,
@@ -258,7 +266,7 @@ pub struct SendArgs {
 pub struct InspectArgs {
     /// The image to read ("-" reads standard input)
     #[arg(value_name = "IMAGE")]
-    pub file: String,
+    pub file: PathBuf,
     /// Print one JSON object: the attributes and the messages
     #[arg(long)]
     pub json: bool,
@@ -340,9 +348,68 @@ mod tests {
         let Cmd::List(l) = c.cmd else { panic!() };
         assert!(l.newline && !l.noheadings, "-n is --newline, as in lsipc");
         let c = Cli::try_parse_from(["mqpeek", "--ipc-ns", "42", "list", "--raw"]).unwrap();
-        assert_eq!(c.ipc_ns.as_deref(), Some("42"));
+        assert_eq!(c.ipc_ns.as_deref(), Some(std::ffi::OsStr::new("42")));
         let c = Cli::try_parse_from(["mqpeek", "show", "q", "--ipc-ns", "/proc/1/ns/ipc"]).unwrap();
-        assert_eq!(c.ipc_ns.as_deref(), Some("/proc/1/ns/ipc"));
+        assert_eq!(
+            c.ipc_ns.as_deref(),
+            Some(std::ffi::OsStr::new("/proc/1/ns/ipc"))
+        );
+    }
+
+    /// Names, messages and paths are bytes: a queue or file named with bytes that are
+    /// not UTF-8 reaches every command as it is (clap would refuse a String).
+    #[test]
+    fn arguments_need_not_be_utf8() {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let q = OsString::from_vec(b"/q\xff\x1b[1m".to_vec());
+        let f = OsString::from_vec(b"/tmp/i\xfe.img".to_vec());
+        let m = OsString::from_vec(b"\xff\x01".to_vec());
+        let parse = |args: &[&std::ffi::OsStr]| {
+            let mut v: Vec<&std::ffi::OsStr> = vec!["mqpeek".as_ref()];
+            v.extend_from_slice(args);
+            Cli::try_parse_from(v).map(|c| c.cmd)
+        };
+        let Ok(Cmd::Show(a)) = parse(&["show".as_ref(), q.as_os_str()]) else {
+            panic!("show")
+        };
+        assert_eq!(a.name, q);
+        let Ok(Cmd::Dump(a)) =
+            parse(&["dump".as_ref(), q.as_os_str(), "-o".as_ref(), f.as_os_str()])
+        else {
+            panic!("dump")
+        };
+        assert_eq!(
+            (a.name.as_ref(), a.output.as_os_str()),
+            (Some(&q), f.as_os_str())
+        );
+        let Ok(Cmd::Restore(a)) = parse(&[
+            "restore".as_ref(),
+            f.as_os_str(),
+            "--name".as_ref(),
+            q.as_os_str(),
+        ]) else {
+            panic!("restore")
+        };
+        assert_eq!(
+            (a.name.as_ref(), a.file.as_os_str()),
+            (Some(&q), f.as_os_str())
+        );
+        let Ok(Cmd::Send(a)) = parse(&["send".as_ref(), q.as_os_str(), m.as_os_str()]) else {
+            panic!("send")
+        };
+        assert_eq!((&a.name, a.messages[0].as_bytes()), (&q, &b"\xff\x01"[..]));
+        let Ok(Cmd::Inspect(a)) = parse(&["inspect".as_ref(), f.as_os_str()]) else {
+            panic!("inspect")
+        };
+        assert_eq!(a.file.as_os_str(), f.as_os_str());
+        let c = Cli::try_parse_from([
+            OsString::from("mqpeek"),
+            "--ipc-ns".into(),
+            f.clone(),
+            "list".into(),
+        ])
+        .unwrap();
+        assert_eq!(c.ipc_ns.as_ref(), Some(&f));
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl Fail {
     }
 
     /// A failure of a call on queue `name`, classified by its errno.
-    pub fn queue(name: &str, e: Errno) -> Fail {
+    pub fn queue(name: impl std::fmt::Display, e: Errno) -> Fail {
         match e {
             Errno::ENOENT => Fail::new(Code::NoSuchQueue, format!("{name}: no such queue")),
             Errno::EACCES | Errno::EPERM => {
@@ -80,7 +80,7 @@ impl Fail {
     }
 
     /// A failure writing standard output or a file.
-    pub fn io(what: &str, e: io::Error) -> Fail {
+    pub fn io(what: impl std::fmt::Display, e: io::Error) -> Fail {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return Fail {
                 code: Code::Failure,

@@ -66,7 +66,8 @@ pub struct Notify {
 pub struct Image {
     /// The format version the image was read from (VERSION when built in memory).
     pub version: u32,
-    pub name: String,
+    /// The queue name with its leading '/': any bytes but '/' and NUL, UTF-8 or not.
+    pub name: Vec<u8>,
     pub maxmsg: i64,
     pub msgsize: i64,
     pub mode: u32,
@@ -151,7 +152,7 @@ impl Image {
         v.extend_from_slice(&self.qsize.unwrap_or(0).to_le_bytes());
         v.extend_from_slice(&self.time.unwrap_or(0).to_le_bytes());
         v.extend_from_slice(&(self.name.len() as u32).to_le_bytes());
-        v.extend_from_slice(self.name.as_bytes());
+        v.extend_from_slice(&self.name);
         v.extend_from_slice(&(self.messages.len() as u64).to_le_bytes());
         for m in &self.messages {
             v.extend_from_slice(&m.prio.to_le_bytes());
@@ -235,8 +236,10 @@ impl Image {
 
     /// The image's own consistency: a name, positive sizes, messages that fit them.
     fn check(&self) -> Result<(), Error> {
-        if !self.name.starts_with('/') || self.name.len() < 2 || self.name[1..].contains('/') {
-            return Err(Error::Invalid("queue name must be /NAME"));
+        if !crate::names::valid(&self.name) {
+            return Err(Error::Invalid(
+                "queue name must be /NAME (1 to 255 bytes, no '/' or NUL)",
+            ));
         }
         // A queue's mode is nine permission bits: no setuid, setgid or sticky bit, nothing
         // above (mq_open and fchmod of a queue would take them).
@@ -347,10 +350,10 @@ impl<'a> Reader<'a> {
     fn i64(&mut self) -> Result<i64, Error> {
         Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap()))
     }
-    fn name(&mut self) -> Result<String, Error> {
+    /// The name's bytes, as they are: a queue name need not be UTF-8.
+    fn name(&mut self) -> Result<Vec<u8>, Error> {
         let len = self.u32()? as usize;
-        String::from_utf8(self.take(len)?.to_vec())
-            .map_err(|_| Error::Invalid("queue name is not UTF-8"))
+        Ok(self.take(len)?.to_vec())
     }
     fn messages(&mut self) -> Result<Vec<Message>, Error> {
         let count = self.u64()?;
@@ -385,7 +388,7 @@ pub mod tests {
     pub fn sample() -> Image {
         Image {
             version: VERSION,
-            name: "/q".into(),
+            name: b"/q".to_vec(),
             maxmsg: 10,
             msgsize: 9000,
             mode: 0o640,
@@ -426,7 +429,7 @@ pub mod tests {
         v.extend_from_slice(&img.uid.to_le_bytes());
         v.extend_from_slice(&img.gid.to_le_bytes());
         v.extend_from_slice(&(img.name.len() as u32).to_le_bytes());
-        v.extend_from_slice(img.name.as_bytes());
+        v.extend_from_slice(&img.name);
         v.extend_from_slice(&(img.messages.len() as u64).to_le_bytes());
         for m in &img.messages {
             v.extend_from_slice(&m.prio.to_le_bytes());
@@ -452,6 +455,26 @@ pub mod tests {
             ..sample()
         };
         assert_eq!(Image::decode(&img.encode()), Ok(img));
+    }
+
+    /// A queue name is bytes: one that is not UTF-8, with an escape, goes through an
+    /// image exactly; a name with a second '/' or a NUL is not a queue's.
+    #[test]
+    fn names_need_not_be_utf8() {
+        let mut img = sample();
+        img.name = b"/q\xff\xfe\x1b[1m".to_vec();
+        let got = Image::decode(&img.encode()).unwrap();
+        assert_eq!(got.name, img.name);
+        assert_eq!(got, img);
+        let got = Image::decode(&encode_v1(&img)).unwrap();
+        assert_eq!(got.name, img.name);
+        for bad in [&b"/a/b"[..], b"/", b"q", b"/a\0b"] {
+            img.name = bad.to_vec();
+            assert!(
+                matches!(Image::decode(&img.encode()), Err(Error::Invalid(_))),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
@@ -517,7 +540,7 @@ pub mod tests {
             // the name length, the message count, the first message's length field,
             // and every byte of the third message's length field
             let first_len = count_at + 8 + 4;
-            let third_len = count_at + 8 + (12 + 6) + (12 + 0) + 4;
+            let third_len = count_at + 8 + (12 + 6) + 12 + 4;
             let mut at = vec![count_at - 4, count_at, first_len];
             at.extend(third_len..third_len + 8);
             for i in at {

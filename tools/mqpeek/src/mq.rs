@@ -177,7 +177,12 @@ impl Queue {
 
     /// Creates a new queue (EEXIST if the name is taken), read-write and non-blocking so
     /// a full queue fails a send instead of hanging it.
-    pub fn create(name: &str, mode: u32, maxmsg: i64, msgsize: i64) -> nix::Result<Queue> {
+    pub fn create<P: ?Sized + NixPath>(
+        name: &P,
+        mode: u32,
+        maxmsg: i64,
+        msgsize: i64,
+    ) -> nix::Result<Queue> {
         let f = MQ_OFlag::O_RDWR
             | MQ_OFlag::O_CREAT
             | MQ_OFlag::O_EXCL
@@ -330,7 +335,7 @@ mod tests {
         buf.extend_from_slice(&msg_len.to_ne_bytes());
         buf.extend_from_slice(&(data.len() as u64).to_ne_bytes());
         buf.extend_from_slice(data);
-        while buf.len() % 8 != 0 {
+        while !buf.len().is_multiple_of(8) {
             buf.push(0);
         }
     }

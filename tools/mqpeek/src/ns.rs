@@ -18,7 +18,9 @@ use nix::fcntl::{self, OFlag};
 use nix::mount::{self, MntFlags, MsFlags};
 use nix::sched::{self, CloneFlags};
 use nix::sys::stat::Mode;
+use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 pub const MQUEUE_MAGIC: i64 = 0x1980_0202;
@@ -26,19 +28,23 @@ pub const DEV_MQUEUE: &str = "/dev/mqueue";
 
 /// The namespace file named by `--ipc-ns`: a PID, or a path such as /proc/PID/ns/ipc or
 /// a bind mount of one.
-pub fn ns_path(spec: &str) -> String {
-    if !spec.is_empty() && spec.bytes().all(|b| b.is_ascii_digit()) {
-        format!("/proc/{spec}/ns/ipc")
+pub fn ns_path(spec: &OsStr) -> PathBuf {
+    let b = spec.as_bytes();
+    if !b.is_empty() && b.iter().all(|b| b.is_ascii_digit()) {
+        PathBuf::from(format!("/proc/{}/ns/ipc", spec.to_string_lossy()))
     } else {
-        spec.to_string()
+        PathBuf::from(spec)
     }
 }
 
 /// Moves this (single-threaded) process into the IPC namespace `spec`.
-pub fn enter(spec: &str) -> Res<()> {
-    let path = ns_path(spec);
-    let pid = path != spec;
-    let f = std::fs::File::open(&path).map_err(|e| match e.kind() {
+pub fn enter(spec: &OsStr) -> Res<()> {
+    let nsfile = ns_path(spec);
+    let pid = nsfile.as_os_str() != spec;
+    // Printed escaped, as queue names are: a path may hold any bytes.
+    let spec = crate::names::escape(spec.as_bytes());
+    let path = crate::names::escape(nsfile.as_os_str().as_bytes());
+    let f = std::fs::File::open(&nsfile).map_err(|e| match e.kind() {
         std::io::ErrorKind::PermissionDenied => Fail::new(
             Code::Permission,
             format!("--ipc-ns {spec}: {path}: permission denied"),

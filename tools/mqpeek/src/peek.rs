@@ -12,6 +12,7 @@
 use crate::error::{Code, Fail, Res};
 use crate::image::Message;
 use crate::mq::{parse_records, record_size, Attr, Queue};
+use crate::names::QName;
 use nix::errno::Errno;
 
 /// How many times a read is started again when the queue changed under it.
@@ -35,7 +36,7 @@ fn no_peek() -> Fail {
 }
 
 /// Finds out what the kernel offers, on the open queue `q`.
-pub fn probe(q: &Queue, name: &str) -> Res<Method> {
+pub fn probe(q: &Queue, name: &QName) -> Res<Method> {
     let mut buf = vec![0u8; 4096];
     let curmsgs = q.attr().map_err(|e| Fail::queue(name, e))?.curmsgs as u64;
     match q.batch_raw(0, &mut buf) {
@@ -91,11 +92,11 @@ impl Range {
 
 pub struct Reader<'a> {
     pub q: &'a Queue,
-    pub name: &'a str,
+    pub name: &'a QName,
     pub method: Method,
 }
 
-fn changed(e: Errno, name: &str) -> Fail {
+fn changed(e: Errno, name: &QName) -> Fail {
     match e {
         // The module went away between calls.
         Errno::EINVAL => no_peek(),

@@ -6,14 +6,16 @@ use crate::cli;
 use crate::error::{out, Code, Fail, Res};
 use crate::image::{self, Image, Notify};
 use crate::mq::Queue;
+use crate::names::QName;
 use crate::peek::Range;
-use crate::{note, restore, safefile};
+use crate::{note, safefile};
+use std::ffi::OsStr;
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt;
 
 /// The queue process `pid` has open as `fd`, opened again through /proc (it may have been
 /// unlinked), and the name to record: `name`, or the one /proc shows.
-fn open_fd(pid: u32, fd: u32, name: Option<&str>) -> Res<(Queue, String)> {
+fn open_fd(pid: u32, fd: u32, name: Option<&OsStr>) -> Res<(Queue, QName)> {
     let path = format!("/proc/{pid}/fd/{fd}");
     let what = format!("--pid {pid} --fd {fd}");
     let f = std::fs::File::open(&path).map_err(|e| match e.raw_os_error() {
@@ -28,13 +30,13 @@ fn open_fd(pid: u32, fd: u32, name: Option<&str>) -> Res<(Queue, String)> {
     q.attr()
         .map_err(|_| Fail::new(Code::Usage, format!("{what}: not a POSIX message queue")))?;
     let name = match name {
-        Some(n) => restore::arg_name(n)?,
+        Some(n) => QName::arg(n)?,
         None => {
-            // "/NAME" or "/NAME (deleted)" when unlinked.
+            // "/NAME" or "/NAME (deleted)" when unlinked; NAME is any bytes.
             let l = std::fs::read_link(&path).map_err(|e| Fail::io(&path, e))?;
-            let l = l.to_string_lossy();
-            let l = l.strip_suffix(" (deleted)").unwrap_or(&l);
-            restore::arg_name(l).map_err(|_| {
+            let l = l.as_os_str().as_bytes();
+            let l = l.strip_suffix(b" (deleted)").unwrap_or(l);
+            QName::new(l.to_vec()).map_err(|_| {
                 Fail::new(
                     Code::Usage,
                     format!("{what}: no usable queue name in {path}; give one"),
@@ -46,7 +48,7 @@ fn open_fd(pid: u32, fd: u32, name: Option<&str>) -> Res<(Queue, String)> {
 }
 
 pub fn dump(a: &cli::DumpArgs) -> Res<()> {
-    let to_stdout = a.output == "-";
+    let to_stdout = a.output.as_os_str() == "-";
     if to_stdout && io::stdout().is_terminal() {
         return Err(Fail::new(
             Code::Usage,
@@ -56,7 +58,7 @@ pub fn dump(a: &cli::DumpArgs) -> Res<()> {
     let (q, name) = match (a.pid, a.fd) {
         (Some(pid), Some(fd)) => open_fd(pid, fd, a.name.as_deref())?,
         _ => {
-            let name = restore::arg_name(a.name.as_deref().unwrap_or_default())?;
+            let name = QName::arg(a.name.as_deref().unwrap_or_default())?;
             (open_ro(&name)?, name)
         }
     };
@@ -68,7 +70,7 @@ pub fn dump(a: &cli::DumpArgs) -> Res<()> {
     let status = q.status().map_err(|e| Fail::queue(&name, e))?;
     let img = Image {
         version: image::VERSION,
-        name: name.clone(),
+        name: name.as_bytes().to_vec(),
         maxmsg: snap.attr.maxmsg,
         msgsize: snap.attr.msgsize,
         mode: st.st_mode & 0o777,
@@ -90,7 +92,8 @@ pub fn dump(a: &cli::DumpArgs) -> Res<()> {
         "standard output".to_string()
     } else {
         // 0600 and the caller's, whatever the queue's mode (which is in the image).
-        let p = Path::new(&a.output);
+        let p = a.output.as_path();
+        let shown = super::shown_path(p);
         let r = if a.force {
             safefile::replace(p, &bytes)
         } else {
@@ -100,16 +103,13 @@ pub fn dump(a: &cli::DumpArgs) -> Res<()> {
             if e.kind() == io::ErrorKind::AlreadyExists {
                 Fail::new(
                     Code::Exists,
-                    format!(
-                        "{}: exists: not overwriting it (use --force to replace it)",
-                        a.output
-                    ),
+                    format!("{shown}: exists: not overwriting it (use --force to replace it)"),
                 )
             } else {
-                Fail::io(&a.output, e)
+                Fail::io(&shown, e)
             }
         })?;
-        a.output.clone()
+        shown
     };
     note(&format!(
         "{name}: {} messages, {} bytes written to {shown}",

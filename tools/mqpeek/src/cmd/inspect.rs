@@ -5,7 +5,7 @@ use super::now_secs;
 use crate::cli;
 use crate::error::{out, Code, Fail, Res};
 use crate::image::{Image, Notify};
-use crate::{table, view};
+use crate::{names, table, view};
 use std::io::{self, Write};
 
 fn notify_text(n: Option<Notify>) -> String {
@@ -25,16 +25,10 @@ fn notify_text(n: Option<Notify>) -> String {
 }
 
 pub fn inspect(a: &cli::InspectArgs) -> Res<()> {
-    let bytes = if a.file == "-" {
-        let mut b = Vec::new();
-        io::Read::read_to_end(&mut io::stdin(), &mut b)
-            .map_err(|e| Fail::io("standard input", e))?;
-        b
-    } else {
-        std::fs::read(&a.file).map_err(|e| Fail::io(&a.file, e))?
-    };
+    let (bytes, src) = super::read_image(&a.file)?;
     let img =
-        Image::decode(&bytes).map_err(|e| Fail::new(Code::BadImage, format!("{}: {e}", a.file)))?;
+        Image::decode(&bytes).map_err(|e| Fail::new(Code::BadImage, format!("{src}: {e}")))?;
+    let name = names::escape(&img.name);
     let mut o = io::BufWriter::new(io::stdout().lock());
     let v = view::View {
         format: a.format,
@@ -50,9 +44,12 @@ pub fn inspect(a: &cli::InspectArgs) -> Res<()> {
             .map(|l| serde_json::from_str(l).expect("our own JSON"))
             .collect();
         let j = serde_json::json!({
-            "image": a.file,
+            "image": a.file.to_string_lossy(),
             "version": img.version,
-            "name": img.name,
+            // The exact bytes where they are UTF-8 (JSON escapes control characters),
+            // else escaped as util-linux does; name_hex is always exact.
+            "name": String::from_utf8(img.name.clone()).unwrap_or_else(|_| name.clone()),
+            "name_hex": img.name.iter().map(|b| format!("{b:02x}")).collect::<String>(),
             "maxmsg": img.maxmsg,
             "msgsize": img.msgsize,
             "mode": format!("{:04o}", img.mode),
@@ -85,10 +82,10 @@ pub fn inspect(a: &cli::InspectArgs) -> Res<()> {
          notify:    {}\n\
          dumped:    {when}\n\
          messages:  {} ({} bytes)",
-        a.file,
+        src,
         img.version,
         bytes.len(),
-        img.name,
+        name,
         img.maxmsg,
         img.msgsize,
         img.mode,

@@ -120,23 +120,37 @@ fn global(nqueues: usize, a: &cli::ListArgs) -> table::Table {
         ("USED", true),
         ("USE%", true),
     ];
-    let cols: Vec<usize> = match &a.output {
-        Some(spec) => spec
-            .trim_start_matches('+')
-            .split(',')
+    let named = |spec: &str| -> Vec<usize> {
+        spec.split(',')
             .filter_map(|n| all.iter().position(|c| c.0.eq_ignore_ascii_case(n.trim())))
-            .collect(),
-        None => (0..all.len()).collect(),
+            .collect()
+    };
+    // lsipc 2.41 -Q -g keeps -Q's default columns in front of the limits, empty (null
+    // in JSON): its -Q adds them before -g adds its own.  Kept, as its other quirks.
+    // -o LIST replaces all of them, -o +LIST appends to all of them.
+    let (empty, cols) = match a.output.as_deref() {
+        Some(spec) => match spec.strip_prefix('+') {
+            Some(more) => (
+                table::DEFAULT.len(),
+                (0..all.len()).chain(named(more)).collect(),
+            ),
+            None => (0, named(spec)),
+        },
+        None => (table::DEFAULT.len(), (0..all.len()).collect()),
     };
     table::Table {
         name: "ipclimits",
-        heads: cols.iter().map(|&i| all[i]).collect(),
+        heads: table::DEFAULT[..empty]
+            .iter()
+            .map(|&c| (table::desc(c).name, table::desc(c).right))
+            .chain(cols.iter().map(|&i| all[i]))
+            .collect(),
         rows: rows
             .into_iter()
             .map(|r| {
                 let v = [r.0.to_string(), r.1.to_string(), r.2, r.3, r.4];
-                cols.iter()
-                    .map(|&i| Some(v[i].clone().into_bytes()))
+                std::iter::repeat_n(None, empty)
+                    .chain(cols.iter().map(|&i| Some(v[i].clone().into_bytes())))
                     .collect()
             })
             .collect(),
@@ -186,7 +200,7 @@ pub fn list(a: &cli::ListArgs, private: bool) -> Res<()> {
     };
     // In the order the filesystem lists them, as lsipc (readdir, unsorted).
     let files: Vec<Vec<u8>> = std::fs::read_dir(dir.path())
-        .map_err(|e| Fail::io(&dir.path().display().to_string(), e))?
+        .map_err(|e| Fail::io(dir.path().display(), e))?
         .filter_map(|d| d.ok())
         .map(|d| d.file_name().as_bytes().to_vec())
         .filter(|f| only.as_ref().is_none_or(|n| n[1..] == f[..]))

@@ -16,9 +16,12 @@
 //!    with mode 0 (no one but a privileged process can open it), filled, read back,
 //!    given its owner and mode, and removed: this proves every step that can fail for a
 //!    reason of the image or of the limits while the old queue is in place.
-//! 4. The name must still be the queue copied (same device and inode), and the queue
-//!    must still hold what the backup holds (else the backup is written again); then it
-//!    is unlinked.  If the name changed hands, nothing is unlinked (exit 1).
+//! 4. The queue must still hold what the backup holds (else the backup is written
+//!    again); then, as the last thing before mq_unlink(), the name must still be the
+//!    queue copied (same device and inode), and it is unlinked.  If the name changed
+//!    hands before that check, nothing is unlinked (exit 1).  mq_unlink() takes a name:
+//!    a queue swapped in between the check and the unlink (a window of one open, one
+//!    fstat and one close) is unlinked instead, and that cannot be detected afterwards.
 //! 5. The queue is created under the name with mode 0, filled, read back and compared
 //!    with the image, given its owner, and only then its mode: until that last step no
 //!    unprivileged process can open it, so no consumer takes a message from a queue still
@@ -39,6 +42,7 @@ use crate::error::{Code, Fail, Res};
 use crate::image::{Image, Message};
 use crate::limits::{self, Limits, Problem};
 use crate::mq::{self, Queue};
+use crate::names::QName;
 use crate::ns;
 use crate::peek::{self, Range, Reader};
 use crate::safefile;
@@ -48,45 +52,15 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 pub struct Opts {
-    pub file: String,
-    pub name: Option<String>,
+    pub file: PathBuf,
+    pub name: Option<std::ffi::OsString>,
     pub force: bool,
     pub no_owner: bool,
     pub maxmsg: Option<i64>,
     pub msgsize: Option<i64>,
     pub dry_run: bool,
-    pub backup_dir: Option<String>,
+    pub backup_dir: Option<PathBuf>,
     pub keep_backup: bool,
-}
-
-/// The queue named on the command line, with its leading '/', checked.
-pub fn arg_name(name: &str) -> Res<String> {
-    let n = qname(name);
-    check_name(&n)?;
-    Ok(n)
-}
-
-pub fn qname(name: &str) -> String {
-    if name.starts_with('/') {
-        name.to_string()
-    } else {
-        format!("/{name}")
-    }
-}
-
-pub fn check_name(name: &str) -> Res<()> {
-    // NAME_MAX (255) bounds the name without its slash.
-    if name.len() < 2 || name[1..].contains('/') || name.len() - 1 > 255 {
-        return Err(Fail::new(
-            Code::Usage,
-            format!(
-                "{}: not a queue name: a queue name is /NAME, at most 255 bytes, with no \
-                 other '/'",
-                crate::names::escape(name.as_bytes())
-            ),
-        ));
-    }
-    Ok(())
 }
 
 fn read_num(path: &str, default: i64) -> i64 {
@@ -128,7 +102,7 @@ pub fn read_limits() -> Limits {
 }
 
 /// What the kernel said when a queue could not be created, in terms of the limits.
-fn create_fail(name: &str, e: Errno, maxmsg: i64, msgsize: i64, both: bool) -> Fail {
+fn create_fail(name: &QName, e: Errno, maxmsg: i64, msgsize: i64, both: bool) -> Fail {
     let l = read_limits();
     let two = if both {
         " (replacing a queue needs room for the old and the new one at once)"
@@ -211,7 +185,7 @@ struct Target<'a> {
 
 /// Sends every message, reads the queue back and compares it with what was sent, gives
 /// it its owner, and only then its mode: until then it has mode 0.
-fn fill(q: &Queue, name: &str, t: &Target) -> Res<()> {
+fn fill(q: &Queue, name: &QName, t: &Target) -> Res<()> {
     for (i, m) in t.msgs.iter().enumerate() {
         q.send(&m.data, m.prio).map_err(|e| {
             let code = match e {
@@ -288,11 +262,11 @@ fn same(a: &Queue, b: &Queue) -> bool {
 
 /// Unlinks `name` only if it still is the queue `q`.  A queue of ours with mode 0 cannot
 /// be opened by an unprivileged owner to check: then only its entry in /dev/mqueue can.
-fn unlink_ours(name: &str, q: &Queue) {
+fn unlink_ours(name: &QName, q: &Queue) {
     let ours = match Queue::open(name) {
         Ok(now) => same(&now, q),
         Err(Errno::EACCES) => match (ns::dev_mqueue(), q.stat()) {
-            (Ok(d), Ok(st)) => std::fs::metadata(d.path().join(&name[1..]))
+            (Ok(d), Ok(st)) => std::fs::metadata(d.path().join(name.file()))
                 .is_ok_and(|m| (m.dev(), m.ino()) == (st.st_dev, st.st_ino)),
             _ => false,
         },
@@ -304,7 +278,7 @@ fn unlink_ours(name: &str, q: &Queue) {
 }
 
 /// Creates `name` with mode 0 and fills it (see `fill`); removes it again if that fails.
-fn build(name: &str, t: &Target, both: bool) -> Res<Queue> {
+fn build(name: &QName, t: &Target, both: bool) -> Res<Queue> {
     let q = Queue::create(name, 0, t.maxmsg, t.msgsize)
         .map_err(|e| create_fail(name, e, t.maxmsg, t.msgsize, both))?;
     crash::step("created with mode 0");
@@ -320,19 +294,23 @@ pub const TEMP_PREFIX: &str = ".mqpeek-restore-";
 
 /// A temporary queue name no one can guess, with our PID so that the next run can tell
 /// it is a leftover once we are gone.
-fn temp_name() -> String {
-    format!(
-        "/{TEMP_PREFIX}{}-{:016x}",
-        std::process::id(),
-        safefile::random()
+fn temp_name() -> QName {
+    QName::new(
+        format!(
+            "/{TEMP_PREFIX}{}-{:016x}",
+            std::process::id(),
+            safefile::random()
+        )
+        .into_bytes(),
     )
+    .expect("a valid queue name")
 }
 
 /// The directory of backups and journals: --backup-dir, $MQPEEK_BACKUP_DIR, /var/tmp
 /// (kept across reboots), or /tmp.
-pub fn backup_dir(opt: Option<&str>) -> PathBuf {
+pub fn backup_dir(opt: Option<&Path>) -> PathBuf {
     if let Some(d) = opt {
-        return PathBuf::from(d);
+        return d.to_path_buf();
     }
     if let Some(d) = std::env::var_os("MQPEEK_BACKUP_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
@@ -345,7 +323,7 @@ pub fn backup_dir(opt: Option<&str>) -> PathBuf {
 }
 
 /// The old queue, as it was: enough to re-create it.
-fn copy_of(name: &str, q: &Queue) -> Res<Image> {
+fn copy_of(name: &QName, q: &Queue) -> Res<Image> {
     let method = peek::probe(q, name).map_err(|f| {
         Fail::new(
             f.code,
@@ -360,7 +338,7 @@ fn copy_of(name: &str, q: &Queue) -> Res<Image> {
     let st = q.stat().map_err(|e| Fail::queue(name, e))?;
     Ok(Image {
         version: crate::image::VERSION,
-        name: name.to_string(),
+        name: name.as_bytes().to_vec(),
         maxmsg: snap.attr.maxmsg,
         msgsize: snap.attr.msgsize,
         mode: st.st_mode & 0o777,
@@ -390,7 +368,7 @@ fn save(dir: &Path, img: &Image) -> Res<PathBuf> {
             format!(
                 "{}: cannot save a copy of the existing queue in {}: {}; not replacing it \
                  (choose another directory with --backup-dir)",
-                img.name,
+                crate::names::escape(&img.name),
                 dir.display(),
                 crate::error::io_text(&e)
             ),
@@ -405,7 +383,7 @@ fn save(dir: &Path, img: &Image) -> Res<PathBuf> {
 struct Journal(PathBuf);
 
 impl Journal {
-    fn write(dir: &Path, name: &str) -> Res<Journal> {
+    fn write(dir: &Path, name: &QName) -> Res<Journal> {
         let p = dir.join(format!(
             "mqpeek-restore-{}-{:016x}.journal",
             std::process::id(),
@@ -427,10 +405,10 @@ impl Journal {
         Ok(Journal(p))
     }
 
-    fn read_name(p: &Path) -> Option<String> {
+    fn read_name(p: &Path) -> Option<QName> {
         let t = std::fs::read_to_string(p).ok()?;
         let h = t.lines().find_map(|l| l.strip_prefix("name "))?;
-        String::from_utf8(unhex(h)?).ok()
+        QName::new(unhex(h)?).ok()
     }
 
     fn remove(self) {
@@ -468,17 +446,19 @@ pub fn leftovers(dir: &Path) {
             if !ours || safefile::alive(pid) || !n.ends_with(".journal") {
                 continue;
             }
-            let name = Journal::read_name(&p).unwrap_or_else(|| "a queue".into());
-            let state = match Queue::open(name.as_str()) {
-                Ok(q) if q.stat().is_ok_and(|s| s.st_mode & 0o777 == 0) => {
+            let name = Journal::read_name(&p);
+            let state = match name.as_ref().map(Queue::open) {
+                Some(Ok(q)) if q.stat().is_ok_and(|s| s.st_mode & 0o777 == 0) => {
                     " (it has mode 0000: it may be half-built; restore it again)"
                 }
-                Err(Errno::EACCES) => " (you cannot open it: it may be half-built, mode 0000)",
+                Some(Err(Errno::EACCES)) => {
+                    " (you cannot open it: it may be half-built, mode 0000)"
+                }
                 _ => "",
             };
             crate::note(&format!(
                 "a restore of {} by process {pid} was interrupted; check the queue{state}",
-                crate::names::escape(name.as_bytes())
+                name.map_or("a queue".into(), |n| n.to_string())
             ));
             let _ = std::fs::remove_file(&p);
         } else if let Some(pid) = safefile::pid_of(n, "mqpeek-backup-") {
@@ -488,7 +468,7 @@ pub fn leftovers(dir: &Path) {
             let name = std::fs::read(&p)
                 .ok()
                 .and_then(|b| Image::decode(&b).ok())
-                .map_or("?".into(), |i| crate::names::escape(i.name.as_bytes()));
+                .map_or("?".into(), |i| crate::names::escape(&i.name));
             crate::note(&format!(
                 "{}: a backup of {name} left by an interrupted restore --force (process \
                  {pid}): 'mqpeek restore --force {}' puts that queue back; remove the file \
@@ -533,23 +513,14 @@ pub fn restore(o: &Opts) -> Res<()> {
     if !o.dry_run {
         leftovers(&dir);
     }
-    let bytes = if o.file == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
-            .map_err(|e| Fail::io("standard input", e))?;
-        b
-    } else {
-        std::fs::read(&o.file).map_err(|e| Fail::io(&o.file, e))?
-    };
-    let src = if o.file == "-" {
-        "standard input"
-    } else {
-        &o.file
-    };
+    let (bytes, src) = super::read_image(&o.file)?;
+    let src = src.as_str();
     let img =
         Image::decode(&bytes).map_err(|e| Fail::new(Code::BadImage, format!("{src}: {e}")))?;
-    let name = qname(o.name.as_deref().unwrap_or(&img.name));
-    check_name(&name)?;
+    let name = match &o.name {
+        Some(n) => QName::arg(n)?,
+        None => QName::new(img.name.clone())?,
+    };
     let maxmsg = o.maxmsg.unwrap_or(img.maxmsg);
     let msgsize = o.msgsize.unwrap_or(img.msgsize);
 
@@ -575,7 +546,7 @@ pub fn restore(o: &Opts) -> Res<()> {
         nix::unistd::getegid().as_raw(),
     );
     let owner = (!o.no_owner && (img.uid, img.gid) != me).then_some((img.uid, img.gid));
-    let old = match Queue::open(name.as_str()) {
+    let old = match Queue::open(&name) {
         Ok(_) | Err(Errno::EACCES) if !o.force => {
             return Err(create_fail(&name, Errno::EEXIST, maxmsg, msgsize, false))
         }
@@ -649,7 +620,7 @@ pub fn restore(o: &Opts) -> Res<()> {
 }
 
 /// Step 3: builds the new queue under a temporary name and removes it.
-fn trial(name: &str, target: &Target, both: bool) -> Res<()> {
+fn trial(name: &QName, target: &Target, both: bool) -> Res<()> {
     loop {
         let tname = temp_name();
         match build(&tname, target, both) {
@@ -659,7 +630,7 @@ fn trial(name: &str, target: &Target, both: bool) -> Res<()> {
                     f.code,
                     format!(
                         "{}\nmqpeek: {name}: not replaced, it is unchanged",
-                        f.msg.replace(&tname, name)
+                        f.msg.replace(&tname.to_string(), &name.to_string())
                     ),
                 ))
             }
@@ -678,7 +649,7 @@ fn differs(a: &Image, b: &Image) -> bool {
 }
 
 /// Steps 2 to 6 of restore --force.
-fn replace(name: &str, dir: &Path, old: Queue, target: &Target, keep: bool) -> Res<()> {
+fn replace(name: &QName, dir: &Path, old: Queue, target: &Target, keep: bool) -> Res<()> {
     // 2. A durable copy of the old queue, before anything else.
     let mut saved = copy_of(name, &old)?;
     let mut bpath = save(dir, &saved)?;
@@ -691,24 +662,8 @@ fn replace(name: &str, dir: &Path, old: Queue, target: &Target, keep: bool) -> R
     trial(name, target, true).inspect_err(|_| {
         let _ = std::fs::remove_file(&bpath);
     })?;
-    // 4. Still the queue copied, still holding what the backup holds.
+    // 4. Still holding what the backup holds (read through our own descriptor).
     for attempt in 0.. {
-        let hands = match Queue::open(name) {
-            Ok(now) if same(&now, &old) => None,
-            Ok(_) | Err(Errno::EACCES) => Some("was replaced by another queue"),
-            Err(Errno::ENOENT) => Some("was removed by another process"),
-            Err(e) => return Err(Fail::queue(name, e)),
-        };
-        if let Some(what) = hands {
-            return Err(Fail::new(
-                Code::Failure,
-                format!(
-                    "{name} {what} while the replacement was prepared: nothing was unlinked \
-                     or created; the queue copied is saved in {}",
-                    bpath.display()
-                ),
-            ));
-        }
         let now = copy_of(name, &old)?;
         if !differs(&now, &saved) {
             break;
@@ -728,10 +683,42 @@ fn replace(name: &str, dir: &Path, old: Queue, target: &Target, keep: bool) -> R
         ));
         (saved, bpath) = (now, p);
     }
+    crash::step("contents checked again");
     {
         let _hold = HoldSignals::new();
+        // Still the queue copied: checked as late as it can be, right before the unlink.
+        // mq_unlink() takes a name, not a queue: a process that replaces the queue
+        // between this check and the unlink (microseconds) makes us unlink its queue,
+        // and nothing can tell afterwards which queue was unlinked.
+        let hands = match Queue::open(name) {
+            Ok(now) if same(&now, &old) => None,
+            Ok(_) | Err(Errno::EACCES) => Some("was replaced by another queue"),
+            Err(Errno::ENOENT) => Some("was removed by another process"),
+            Err(e) => return Err(Fail::queue(name, e)),
+        };
+        if let Some(what) = hands {
+            return Err(Fail::new(
+                Code::Failure,
+                format!(
+                    "{name} {what} while the replacement was prepared: nothing was unlinked \
+                     or created; the queue copied is saved in {}",
+                    bpath.display()
+                ),
+            ));
+        }
         mq::unlink(name).map_err(|e| {
             let f = Fail::queue(name, e);
+            if e == Errno::ENOENT {
+                return Fail::new(
+                    Code::Failure,
+                    format!(
+                        "{name} was removed by another process while the replacement was \
+                         prepared: nothing was unlinked or created; the queue copied is \
+                         saved in {}",
+                        bpath.display()
+                    ),
+                );
+            }
             let _ = std::fs::remove_file(&bpath);
             Fail::new(
                 f.code,
@@ -739,13 +726,6 @@ fn replace(name: &str, dir: &Path, old: Queue, target: &Target, keep: bool) -> R
             )
         })?;
         crash::step("old queue unlinked");
-        if old.stat().is_ok_and(|s| s.st_nlink != 0) {
-            crate::note(&format!(
-                "{name}: the name changed hands between the check and the unlink: the queue \
-                 unlinked was not the one copied (which is saved in {})",
-                bpath.display()
-            ));
-        }
         // What processes that still have the old queue open did after the copy.
         if let Ok(after) = copy_of(name, &old) {
             if differs(&after, &saved) {
@@ -780,7 +760,7 @@ fn replace(name: &str, dir: &Path, old: Queue, target: &Target, keep: bool) -> R
 }
 
 /// Step 6: put the old queue back, or say where its image is.
-fn recover(name: &str, old: &Image, bpath: &Path, f: Fail) -> Fail {
+fn recover(name: &QName, old: &Image, bpath: &Path, f: Fail) -> Fail {
     let me = (
         nix::unistd::geteuid().as_raw(),
         nix::unistd::getegid().as_raw(),
@@ -826,7 +806,7 @@ pub fn receive_order(msgs: &[Message]) -> Vec<Message> {
     v
 }
 
-fn done(name: &str, img: &Image, src: &str) {
+fn done(name: &QName, img: &Image, src: &str) {
     crate::note(&format!(
         "{name}: restored {} messages from {src}",
         img.messages.len()
@@ -848,16 +828,5 @@ mod tests {
             receive_order(&sent),
             vec![m(7, "b"), m(7, "d"), m(1, "a"), m(1, "c"), m(0, "e")]
         );
-    }
-
-    #[test]
-    fn queue_names() {
-        assert_eq!(qname("q"), "/q");
-        assert_eq!(qname("/q"), "/q");
-        assert!(check_name("/q").is_ok());
-        assert!(check_name("/").is_err());
-        assert!(check_name("/a/b").is_err());
-        assert!(check_name(&format!("/{}", "x".repeat(255))).is_ok());
-        assert!(check_name(&format!("/{}", "x".repeat(256))).is_err());
     }
 }

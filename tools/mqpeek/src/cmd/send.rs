@@ -4,11 +4,12 @@
 use crate::cli;
 use crate::error::{Code, Fail, Res};
 use crate::mq::Queue;
-use crate::restore;
+use crate::names::QName;
 use nix::errno::Errno;
+use std::os::unix::ffi::OsStrExt;
 
 pub fn send(a: &cli::SendArgs) -> Res<()> {
-    let name = restore::arg_name(&a.name)?;
+    let name = QName::arg(&a.name)?;
     if !a.create && (a.maxmsg.is_some() || a.msgsize.is_some() || a.mode.is_some()) {
         return Err(Fail::new(
             Code::Usage,
@@ -43,7 +44,7 @@ pub fn send(a: &cli::SendArgs) -> Res<()> {
     };
     let q = match created {
         Some(q) => q,
-        None => Queue::open_write(name.as_str()).map_err(|e| Fail::queue(&name, e))?,
+        None => Queue::open_write(&name).map_err(|e| Fail::queue(&name, e))?,
     };
     if a.create {
         // It existed: the attributes asked for must be its own, not silently ignored.

@@ -4,12 +4,13 @@
 use super::{open_ro, reader};
 use crate::cli;
 use crate::error::{out, Res};
+use crate::names::QName;
 use crate::peek::Range;
 use crate::view;
 use std::io::{self, Write};
 
 pub fn show(a: &cli::ShowArgs) -> Res<()> {
-    let name = crate::restore::arg_name(&a.name)?;
+    let name = QName::arg(&a.name)?;
     let q = open_ro(&name)?;
     let r = reader(&q, &name)?;
     let snap = r.snapshot(
