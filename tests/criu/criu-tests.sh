@@ -5,7 +5,8 @@
 # criu-tests.sh - CRIU in the test VM (run under tests/criu/reaper by make check).
 #
 # Each case prints "ok NAME" or "not ok NAME # WHY", and "#" diagnostics; scripts/check.sh
-# counts every case (criu-tests.sh --list names them, on the host too).  A ZDTM test is
+# counts every case (criu-tests.sh --list names them, on the host too).  With names
+# (criu-tests.sh CASE...), only those cases run, in that order.  A ZDTM test is
 # driven as zdtm.py drives it: started with --pidfile/--outfile (it daemonizes), dumped
 # with `criu dump -t PID -D DIR` (which kills it), restored with `criu restore -d -D DIR`,
 # then SIGTERMed: it checks its own state and its outfile must say PASS.  A named queue
@@ -129,168 +130,194 @@ cycle() {
 }
 
 # ---- criu check
-"$CRIU" check > "$W/check.out" 2>&1
-rc=$?
-sed 's/^/# criu check: /' "$W/check.out"
-if [ $rc = 0 ] && grep -q 'Looks good.' "$W/check.out"; then
-	res criu_check ok
-else
-	res criu_check fail "criu check exited $rc"
-fi
-
-# ---- CRIU's own SysV control
-cycle zdtm_msgque unshare -i "$Z/msgque"
-
-# ---- the series' POSIX queue test, one mode per cycle
-for m in $MODES; do
-	cycle "posix_mqueue_$m" "$Z/posix_mqueue" --mode="$m"
-done
+t_criu_check() {
+	c=criu_check
+	"$CRIU" check > "$W/check.out" 2>&1
+	rc=$?
+	sed 's/^/# criu check: /' "$W/check.out"
+	if [ $rc = 0 ] && grep -q 'Looks good.' "$W/check.out"; then
+		res criu_check ok
+	else
+		res criu_check fail "criu check exited $rc"
+	fi
+}
 
 # ---- the dumped queue is still there, unchanged: it is used as it is
-c=restore_reuse
-KEEP_QUEUES=1
-cycle "$c" "$Z/posix_mqueue" --mode=mixed > "$W/reuse.res"
-KEEP_QUEUES=
-grep -v "^ok $c\$" "$W/reuse.res"
-if grep -q "^ok $c\$" "$W/reuse.res"; then
-	if grep -q "Queue /zdtm-$pid-mixed exists and is the dumped queue, unchanged" "$d/img/restore.log"; then
-		res "$c" ok
-	else
-		log_tail "$d/img/restore.log"
-		res "$c" fail "the restore did not use the queue left in place"
+t_restore_reuse() {
+	c=restore_reuse
+	KEEP_QUEUES=1
+	cycle "$c" "$Z/posix_mqueue" --mode=mixed > "$W/reuse.res"
+	KEEP_QUEUES=
+	grep -v "^ok $c\$" "$W/reuse.res"
+	if grep -q "^ok $c\$" "$W/reuse.res"; then
+		if grep -q "Queue /zdtm-$pid-mixed exists and is the dumped queue, unchanged" "$d/img/restore.log"; then
+			res "$c" ok
+		else
+			log_tail "$d/img/restore.log"
+			res "$c" fail "the restore did not use the queue left in place"
+		fi
 	fi
-fi
+}
 
 # ---- --leave-running leaves the queue as it was
-c=leave_running
-if start "$c" "$Z/posix_mqueue" --mode=mixed; then
-	q=/zdtm-$pid-mixed
-	mqstate "$q" > "$d/before" 2>&1
-	if dump --leave-running; then
-		mqstate "$q" > "$d/after" 2>&1
-		sed 's/^/#   before: /' "$d/before"
-		sed 's/^/#   after:  /' "$d/after"
-		if ! alive "$pid"; then
-			res "$c" fail "the process did not keep running"
-		elif ! grep -q 'messages=1000 ' "$d/before" || ! cmp -s "$d/before" "$d/after"; then
-			res "$c" fail "the queue changed"
-		elif ! finish; then
-			res "$c" fail "the test did not PASS after the dump"
+t_leave_running() {
+	c=leave_running
+	if start "$c" "$Z/posix_mqueue" --mode=mixed; then
+		q=/zdtm-$pid-mixed
+		mqstate "$q" > "$d/before" 2>&1
+		if dump --leave-running; then
+			mqstate "$q" > "$d/after" 2>&1
+			sed 's/^/#   before: /' "$d/before"
+			sed 's/^/#   after:  /' "$d/after"
+			if ! alive "$pid"; then
+				res "$c" fail "the process did not keep running"
+			elif ! grep -q 'messages=1000 ' "$d/before" || ! cmp -s "$d/before" "$d/after"; then
+				res "$c" fail "the queue changed"
+			elif ! finish; then
+				res "$c" fail "the test did not PASS after the dump"
+			else
+				res "$c" ok
+			fi
 		else
-			res "$c" ok
+			log_tail "$d/img/dump.log"
+			kill -9 "$pid"
+			res "$c" fail "criu dump --leave-running failed"
 		fi
 	else
-		log_tail "$d/img/dump.log"
-		kill -9 "$pid"
-		res "$c" fail "criu dump --leave-running failed"
+		res "$c" fail "the test did not start"
 	fi
-else
-	res "$c" fail "the test did not start"
-fi
+}
 
 # ---- F_MQ_PEEK only: the same copy, one message per call
-c=peek_only
-sw=/sys/kernel/debug/mq_peek/peek_batch
-if ! echo 0 > "$sw"; then
-	res "$c" fail "cannot switch F_MQ_PEEK_BATCH off ($sw)"
-else
-	cycle "$c" "$Z/posix_mqueue" --mode=all > "$W/peek_only.res"
-	echo 1 > "$sw"
-	grep -v "^ok $c\$" "$W/peek_only.res"
-	if grep -q "^ok $c\$" "$W/peek_only.res"; then
-		if grep -q 'messages of queue .* with F_MQ_PEEK$' "$d/img/dump.log" &&
-			! grep -q 'with F_MQ_PEEK_BATCH' "$d/img/dump.log"; then
-			res "$c" ok
-		else
-			res "$c" fail "the dump did not read with F_MQ_PEEK alone"
+t_peek_only() {
+	c=peek_only
+	sw=/sys/kernel/debug/mq_peek/peek_batch
+	if ! echo 0 > "$sw"; then
+		res "$c" fail "cannot switch F_MQ_PEEK_BATCH off ($sw)"
+	else
+		cycle "$c" "$Z/posix_mqueue" --mode=all > "$W/peek_only.res"
+		echo 1 > "$sw"
+		grep -v "^ok $c\$" "$W/peek_only.res"
+		if grep -q "^ok $c\$" "$W/peek_only.res"; then
+			if grep -q 'messages of queue .* with F_MQ_PEEK$' "$d/img/dump.log" &&
+				! grep -q 'with F_MQ_PEEK_BATCH' "$d/img/dump.log"; then
+				res "$c" ok
+			else
+				res "$c" fail "the dump did not read with F_MQ_PEEK alone"
+			fi
 		fi
 	fi
-fi
+}
 
 # ---- no F_MQ_PEEK at all: the dump fails clearly, the process is not touched
-c=no_module
-if start "$c" "$Z/posix_mqueue" --mode=one; then
-	q=/zdtm-$pid-one
-	mqstate "$q" > "$d/before" 2>&1
-	if ! rmmod mq_peek; then
-		res "$c" fail "rmmod mq_peek failed"
-	elif dump; then
-		insmod "$MQ_PEEK_KO"
-		res "$c" fail "criu dump succeeded without F_MQ_PEEK"
-	else
-		grep 'neither F_MQ_PEEK_BATCH nor F_MQ_PEEK' "$d/img/dump.log" | sed 's/^/#   /'
-		insmod "$MQ_PEEK_KO"
-		mqstate "$q" > "$d/after" 2>&1
-		if ! grep -q 'neither F_MQ_PEEK_BATCH nor F_MQ_PEEK (is mq_peek.ko loaded?)' "$d/img/dump.log"; then
-			log_tail "$d/img/dump.log"
-			res "$c" fail "the dump failed without naming the missing feature"
-		elif ! alive "$pid"; then
-			res "$c" fail "the process is gone after the failed dump"
-		elif ! cmp -s "$d/before" "$d/after"; then
-			res "$c" fail "the queue changed"
-		elif ! finish; then
-			res "$c" fail "the test did not PASS after the failed dump"
+t_no_module() {
+	c=no_module
+	if start "$c" "$Z/posix_mqueue" --mode=one; then
+		q=/zdtm-$pid-one
+		mqstate "$q" > "$d/before" 2>&1
+		if ! rmmod mq_peek; then
+			res "$c" fail "rmmod mq_peek failed"
+		elif dump; then
+			insmod "$MQ_PEEK_KO"
+			res "$c" fail "criu dump succeeded without F_MQ_PEEK"
 		else
-			res "$c" ok
+			grep 'neither F_MQ_PEEK_BATCH nor F_MQ_PEEK' "$d/img/dump.log" | sed 's/^/#   /'
+			insmod "$MQ_PEEK_KO"
+			mqstate "$q" > "$d/after" 2>&1
+			if ! grep -q 'neither F_MQ_PEEK_BATCH nor F_MQ_PEEK (is mq_peek.ko loaded?)' "$d/img/dump.log"; then
+				log_tail "$d/img/dump.log"
+				res "$c" fail "the dump failed without naming the missing feature"
+			elif ! alive "$pid"; then
+				res "$c" fail "the process is gone after the failed dump"
+			elif ! cmp -s "$d/before" "$d/after"; then
+				res "$c" fail "the queue changed"
+			elif ! finish; then
+				res "$c" fail "the test did not PASS after the failed dump"
+			else
+				res "$c" ok
+			fi
 		fi
+	else
+		res "$c" fail "the test did not start"
 	fi
-else
-	res "$c" fail "the test did not start"
-fi
-grep -q '^mq_peek ' /proc/modules || insmod "$MQ_PEEK_KO"
+	grep -q '^mq_peek ' /proc/modules || insmod "$MQ_PEEK_KO"
+}
 
 # ---- a limit stops the restore: it says which, and leaves nothing behind
-c=restore_limit
-if start "$c" "$Z/posix_mqueue" --mode=mixed && dump; then
-	q=zdtm-$pid-mixed
-	gone "$pid"
-	rm -f "/dev/mqueue/$q"
-	if (ulimit -q 65536 && restore); then
-		res "$c" fail "the restore succeeded under a 64 KiB RLIMIT_MSGQUEUE"
-	elif ! grep -q "Can't create queue /$q: .* exceed the RLIMIT_MSGQUEUE" "$d/img/restore.log"; then
-		log_tail "$d/img/restore.log"
-		res "$c" fail "the failed restore did not name RLIMIT_MSGQUEUE"
-	elif [ -e "/dev/mqueue/$q" ] || alive "$pid"; then
-		res "$c" fail "the failed restore left the queue or the task behind"
-	elif ! restore; then
-		log_tail "$d/img/restore.log"
-		res "$c" fail "the restore failed with the limit raised"
-	elif ! finish; then
-		res "$c" fail "the restored test did not PASS"
+t_restore_limit() {
+	c=restore_limit
+	if start "$c" "$Z/posix_mqueue" --mode=mixed && dump; then
+		q=zdtm-$pid-mixed
+		gone "$pid"
+		rm -f "/dev/mqueue/$q"
+		if (ulimit -q 65536 && restore); then
+			res "$c" fail "the restore succeeded under a 64 KiB RLIMIT_MSGQUEUE"
+		elif ! grep -q "Can't create queue /$q: .* exceed the RLIMIT_MSGQUEUE" "$d/img/restore.log"; then
+			log_tail "$d/img/restore.log"
+			res "$c" fail "the failed restore did not name RLIMIT_MSGQUEUE"
+		elif [ -e "/dev/mqueue/$q" ] || alive "$pid"; then
+			res "$c" fail "the failed restore left the queue or the task behind"
+		elif ! restore; then
+			log_tail "$d/img/restore.log"
+			res "$c" fail "the restore failed with the limit raised"
+		elif ! finish; then
+			res "$c" fail "the restored test did not PASS"
+		else
+			grep "Can't create queue" "$d/img/restore.log" | sed 's/^/#   /'
+			res "$c" ok
+		fi
 	else
-		grep "Can't create queue" "$d/img/restore.log" | sed 's/^/#   /'
-		res "$c" ok
+		[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+		res "$c" fail "the test did not start or dump"
 	fi
-else
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	res "$c" fail "the test did not start or dump"
-fi
+}
 
 # ---- SIGEV_SIGNAL: not restorable exactly, so the dump refuses unless told to skip it
-c=notify_signal
-if start "$c" "$Z/posix_mqueue" --mode=notify-signal; then
-	if dump; then
-		res "$c" fail "criu dump succeeded with a SIGEV_SIGNAL registration"
-	elif ! grep -q "Can't dump the notification of queue .* sends signal" "$d/img/dump.log"; then
-		log_tail "$d/img/dump.log"
-		res "$c" fail "the dump failed without saying why"
-	elif ! alive "$pid"; then
-		res "$c" fail "the process is gone after the failed dump"
-	elif ! dump --skip-mqueue-notify; then
-		log_tail "$d/img/dump.log"
-		res "$c" fail "criu dump --skip-mqueue-notify failed"
-	elif ! gone "$pid" || ! rm -f /dev/mqueue/zdtm-"$pid"-* || ! restore; then
-		log_tail "$d/img/restore.log"
-		res "$c" fail "criu restore failed"
-	elif ! finish; then
-		res "$c" fail "the restored test did not PASS"
+t_notify_signal() {
+	c=notify_signal
+	if start "$c" "$Z/posix_mqueue" --mode=notify-signal; then
+		if dump; then
+			res "$c" fail "criu dump succeeded with a SIGEV_SIGNAL registration"
+		elif ! grep -q "Can't dump the notification of queue .* sends signal" "$d/img/dump.log"; then
+			log_tail "$d/img/dump.log"
+			res "$c" fail "the dump failed without saying why"
+		elif ! alive "$pid"; then
+			res "$c" fail "the process is gone after the failed dump"
+		elif ! dump --skip-mqueue-notify; then
+			log_tail "$d/img/dump.log"
+			res "$c" fail "criu dump --skip-mqueue-notify failed"
+		elif ! gone "$pid" || ! rm -f /dev/mqueue/zdtm-"$pid"-* || ! restore; then
+			log_tail "$d/img/restore.log"
+			res "$c" fail "criu restore failed"
+		elif ! finish; then
+			res "$c" fail "the restored test did not PASS"
+		else
+			grep "notification of queue" "$d/img/dump.log" | sed 's/^/#   /'
+			res "$c" ok
+		fi
 	else
-		grep "notification of queue" "$d/img/dump.log" | sed 's/^/#   /'
-		res "$c" ok
+		res "$c" fail "the test did not start"
 	fi
-else
-	res "$c" fail "the test did not start"
-fi
+}
 
+# run_case NAME
+run_case() {
+	case $1 in
+	# CRIU's own SysV control
+	zdtm_msgque) cycle zdtm_msgque unshare -i "$Z/msgque" ;;
+	# the series' POSIX queue test, one mode per cycle
+	posix_mqueue_*) cycle "$1" "$Z/posix_mqueue" --mode="${1#posix_mqueue_}" ;;
+	*) "t_$1" ;;
+	esac
+}
+
+# shellcheck disable=SC2086	# the names are words
+[ $# -gt 0 ] || set -- $CASES
+for tc; do
+	case " $CASES " in
+	*" $tc "*) run_case "$tc" ;;
+	*) res "$tc" fail "no such case" ;;
+	esac
+done
 echo "# criu-tests: $fails failed"
 [ $fails = 0 ]
