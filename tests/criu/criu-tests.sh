@@ -30,10 +30,20 @@
 #                          queue behind; with the limit raised the same images restore
 #   notify_signal          a SIGEV_SIGNAL registration fails the dump with a clear message,
 #                          the process runs on; --skip-mqueue-notify dumps it
+#   drain                  mq_peek.ko unloaded, --posix-mqueue-drain: the queues (--mode=all)
+#                          are drained and put back, and restore as with F_MQ_PEEK_BATCH
+#   drain_leave_running    the same with --leave-running: mqstate is the same before and
+#                          after but for the version's count of changes
+#   drain_outside          a process outside the dumped tree holds the queue open: the
+#                          drain is refused, the queue is unchanged, the process runs on
+#   drain_notify           a registered notification (which putting the messages back
+#                          would fire): the drain is refused, the queue and the
+#                          registration are unchanged
 MODES="empty one mixed big full unlinked flags shared twice notify"
 CASES="criu_check zdtm_msgque"
 for m in $MODES; do CASES="$CASES posix_mqueue_$m"; done
 CASES="$CASES restore_reuse leave_running peek_only no_module restore_limit notify_signal"
+CASES="$CASES drain drain_leave_running drain_outside drain_notify"
 if [ "${1:-}" = --list ]; then
 	for c in $CASES; do echo "$c"; done
 	exit 0
@@ -298,6 +308,141 @@ t_notify_signal() {
 	else
 		res "$c" fail "the test did not start"
 	fi
+}
+
+# ---- no F_MQ_PEEK, --posix-mqueue-drain: the queues are drained and put back
+# nopeek CMD...: CMD with mq_peek.ko unloaded (it is loaded again after, whatever CMD did)
+nopeek() {
+	if ! rmmod mq_peek; then
+		echo "# rmmod mq_peek failed"
+		return 125
+	fi
+	"$@"
+	rc=$?
+	insmod "$MQ_PEEK_KO" || echo "# insmod $MQ_PEEK_KO failed"
+	return $rc
+}
+t_drain() {
+	c=drain
+	if ! start "$c" "$Z/posix_mqueue" --mode=all; then
+		res "$c" fail "the test did not start"
+	elif ! nopeek dump --posix-mqueue-drain; then
+		log_tail "$d/img/dump.log"
+		kill -9 "$pid"
+		res "$c" fail "criu dump --posix-mqueue-drain failed"
+	elif ! grep -q "Drained 1000 messages of queue /zdtm-$pid-mixed" "$d/img/dump.log"; then
+		log_tail "$d/img/dump.log"
+		res "$c" fail "the dump did not drain the queues"
+	elif ! gone "$pid" || ! rm -f /dev/mqueue/zdtm-"$pid"-* || ! restore; then
+		log_tail "$d/img/restore.log"
+		res "$c" fail "criu restore failed"
+	elif ! finish; then
+		res "$c" fail "the restored test did not PASS"
+	else
+		grep -c "Drained .* and put them back" "$d/img/dump.log" | sed 's/^/#   queues drained: /'
+		res "$c" ok
+	fi
+}
+
+# ---- the same with --leave-running: the queue is as it was, but for its version
+t_drain_leave_running() {
+	c=drain_leave_running
+	if ! start "$c" "$Z/posix_mqueue" --mode=mixed; then
+		res "$c" fail "the test did not start"
+		return
+	fi
+	q=/zdtm-$pid-mixed
+	mqstate "$q" > "$d/before" 2>&1
+	if ! nopeek dump --leave-running --posix-mqueue-drain; then
+		log_tail "$d/img/dump.log"
+		kill -9 "$pid"
+		res "$c" fail "criu dump --leave-running --posix-mqueue-drain failed"
+		return
+	fi
+	mqstate "$q" > "$d/after" 2>&1
+	sed 's/^/#   before: /' "$d/before"
+	sed 's/^/#   after:  /' "$d/after"
+	# Taking 1,000 messages out and putting them back counts 2,000 changes.
+	sed 's/ changes=[0-9]*//' "$d/before" > "$d/before.nc"
+	sed 's/ changes=[0-9]*//' "$d/after" > "$d/after.nc"
+	if ! grep -q "Drained 1000 messages of queue $q" "$d/img/dump.log"; then
+		log_tail "$d/img/dump.log"
+		res "$c" fail "the dump did not drain the queue"
+	elif ! alive "$pid"; then
+		res "$c" fail "the process did not keep running"
+	elif ! grep -q 'messages=1000 ' "$d/before" || ! cmp -s "$d/before.nc" "$d/after.nc"; then
+		res "$c" fail "the queue changed"
+	elif ! finish; then
+		res "$c" fail "the test did not PASS after the dump"
+	else
+		res "$c" ok
+	fi
+}
+
+# ---- a process outside the dumped tree holds the queue: no drain
+t_drain_outside() {
+	c=drain_outside
+	if ! start "$c" "$Z/posix_mqueue" --mode=mixed; then
+		res "$c" fail "the test did not start"
+		return
+	fi
+	q=zdtm-$pid-mixed
+	sleep 600 7< "/dev/mqueue/$q" &
+	holder=$!
+	mqstate "/$q" > "$d/before" 2>&1
+	if nopeek dump --posix-mqueue-drain; then
+		res "$c" fail "criu dump drained a queue open outside the dumped tree"
+	else
+		mqstate "/$q" > "$d/after" 2>&1
+		grep "Can't drain" "$d/img/dump.log" | sed 's/^/#   /'
+		if ! grep -q "Can't drain queue /$q: process $holder, outside the dumped tree, has it open" \
+			"$d/img/dump.log"; then
+			log_tail "$d/img/dump.log"
+			res "$c" fail "the dump failed without naming the process outside"
+		elif ! alive "$pid"; then
+			res "$c" fail "the process is gone after the failed dump"
+		elif ! grep -q 'messages=1000 ' "$d/before" || ! cmp -s "$d/before" "$d/after"; then
+			res "$c" fail "the queue changed"
+		elif ! finish; then
+			res "$c" fail "the test did not PASS after the failed dump"
+		else
+			res "$c" ok
+		fi
+	fi
+	kill "$holder" "$pid" 2>/dev/null
+	wait "$holder" 2>/dev/null
+}
+
+# ---- a notification is registered: no drain (putting the messages back would fire it)
+t_drain_notify() {
+	c=drain_notify
+	if ! start "$c" "$Z/posix_mqueue" --mode=notify-signal; then
+		res "$c" fail "the test did not start"
+		return
+	fi
+	q=zdtm-$pid-notify-signal
+	mqstate "/$q" > "$d/before" 2>&1
+	if nopeek dump --skip-mqueue-notify --posix-mqueue-drain; then
+		res "$c" fail "criu dump drained a queue with a notification registered"
+	else
+		mqstate "/$q" > "$d/after" 2>&1
+		grep "Can't drain" "$d/img/dump.log" | sed 's/^/#   /'
+		if ! grep -q "Can't drain queue /$q: a notification is registered (pid $pid)" "$d/img/dump.log"; then
+			log_tail "$d/img/dump.log"
+			res "$c" fail "the dump failed without naming the notification"
+		elif ! alive "$pid"; then
+			res "$c" fail "the process is gone after the failed dump"
+		elif ! grep -q 'messages=1 ' "$d/before" || ! cmp -s "$d/before" "$d/after"; then
+			res "$c" fail "the queue changed"
+		elif ! grep -q "NOTIFY:0 *SIGNO:12 *NOTIFY_PID:$pid " "/dev/mqueue/$q"; then
+			sed 's/^/#   status: /' "/dev/mqueue/$q"
+			res "$c" fail "the registration is gone"
+		else
+			res "$c" ok
+		fi
+	fi
+	kill -9 "$pid" 2>/dev/null
+	rm -f "/dev/mqueue/$q"
 }
 
 # run_case NAME
