@@ -30,6 +30,9 @@
 #                          queue behind; with the limit raised the same images restore
 #   notify_signal          a SIGEV_SIGNAL registration fails the dump with a clear message,
 #                          the process runs on; --skip-mqueue-notify dumps it
+#   rollback_ipcns         a restore into another IPC namespace (--join-ns ipc) that
+#                          RLIMIT_MSGQUEUE stops removes the queues it created there, and
+#                          not the queue of the same name in CRIU's own namespace
 #   drain                  mq_peek.ko unloaded, --posix-mqueue-drain: the queues (--mode=all)
 #                          are drained and put back, and restore as with F_MQ_PEEK_BATCH
 #   drain_leave_running    the same with --leave-running: mqstate is the same before and
@@ -43,7 +46,7 @@ MODES="empty one mixed big full unlinked flags shared twice notify"
 CASES="criu_check zdtm_msgque"
 for m in $MODES; do CASES="$CASES posix_mqueue_$m"; done
 CASES="$CASES restore_reuse leave_running peek_only no_module restore_limit notify_signal"
-CASES="$CASES drain drain_leave_running drain_outside drain_notify"
+CASES="$CASES rollback_ipcns drain drain_leave_running drain_outside drain_notify"
 if [ "${1:-}" = --list ]; then
 	for c in $CASES; do echo "$c"; done
 	exit 0
@@ -308,6 +311,57 @@ t_notify_signal() {
 	else
 		res "$c" fail "the test did not start"
 	fi
+}
+
+# ---- the same in an IPC namespace other than CRIU's: the queues go there, not here
+t_rollback_ipcns() {
+	c=rollback_ipcns
+	unshare -i sleep 600 &
+	holder=$!
+	if ! start "$c" "$Z/posix_mqueue" --mode=all || ! dump; then
+		[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+		kill "$holder"
+		res "$c" fail "the test did not start or dump"
+		return
+	fi
+	gone "$pid"
+	rm -f /dev/mqueue/zdtm-"$pid"-*
+	# In CRIU's namespace, a queue of a name the restore creates in the other one.
+	decoy=/dev/mqueue/zdtm-$pid-empty
+	: > "$decoy"
+	# 1 MiB: the first queues (empty, one) are created, the 2 MB one (mixed) is not.
+	ns="--join-ns ipc:/proc/$holder/ns/ipc"
+	# shellcheck disable=SC2086	# $ns is two words
+	if (ulimit -q 1048576 && "$CRIU" restore -d -D "$d/img" -o restore-limit.log -v4 $ns); then
+		res "$c" fail "the restore succeeded under a 1 MiB RLIMIT_MSGQUEUE"
+	elif ! grep -q "Can't create queue /zdtm-$pid-mixed: .* exceed the RLIMIT_MSGQUEUE" \
+		"$d/img/restore-limit.log"; then
+		log_tail "$d/img/restore-limit.log"
+		res "$c" fail "the restore did not fail on RLIMIT_MSGQUEUE"
+	elif ! grep -q "Removed queue /zdtm-$pid-one after the failed restore" "$d/img/restore-limit.log"; then
+		log_tail "$d/img/restore-limit.log"
+		res "$c" fail "the failed restore did not remove the queues it created"
+	elif nsenter -t "$holder" -i mqstate "/zdtm-$pid-empty" > /dev/null 2>&1 ||
+		nsenter -t "$holder" -i mqstate "/zdtm-$pid-one" > /dev/null 2>&1; then
+		res "$c" fail "the failed restore left a queue in the restored IPC namespace"
+	elif [ ! -e "$decoy" ]; then
+		res "$c" fail "the failed restore removed a queue in CRIU's IPC namespace"
+	elif alive "$pid"; then
+		res "$c" fail "the failed restore left the task behind"
+	elif ! rm -f "$decoy" || ! "$CRIU" restore -d -D "$d/img" -o restore.log -v4 $ns; then
+		log_tail "$d/img/restore.log"
+		res "$c" fail "the restore into the other IPC namespace failed with no limit"
+	elif ! nsenter -t "$holder" -i mqstate "/zdtm-$pid-one" > /dev/null; then
+		res "$c" fail "the restored queue is not in the restored IPC namespace"
+	elif ! finish; then
+		res "$c" fail "the restored test did not PASS"
+	else
+		grep "Removed queue" "$d/img/restore-limit.log" | sed 's/^/#   /'
+		res "$c" ok
+	fi
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+	rm -f "$decoy"
 }
 
 # ---- no F_MQ_PEEK, --posix-mqueue-drain: the queues are drained and put back
