@@ -33,6 +33,10 @@
 #   rollback_ipcns         a restore into another IPC namespace (--join-ns ipc) that
 #                          RLIMIT_MSGQUEUE stops removes the queues it created there, and
 #                          not the queue of the same name in CRIU's own namespace
+#   crit_images            `criu dump --leave-running` of --mode=flags; the test PASSes, and
+#                          its posix-mqueue.img and files.img are printed, tar'ed and base64'd,
+#                          between CRIT-IMAGES-BEGIN and CRIT-IMAGES-END: the host decodes
+#                          and checks them with crit (tests/criu/crit-check.py)
 #   drain                  mq_peek.ko unloaded, --posix-mqueue-drain: the queues (--mode=all)
 #                          are drained and put back, and restore as with F_MQ_PEEK_BATCH
 #   drain_leave_running    the same with --leave-running: mqstate is the same before and
@@ -46,7 +50,7 @@ MODES="empty one mixed big full unlinked flags shared twice notify"
 CASES="criu_check zdtm_msgque"
 for m in $MODES; do CASES="$CASES posix_mqueue_$m"; done
 CASES="$CASES restore_reuse leave_running peek_only no_module restore_limit notify_signal"
-CASES="$CASES rollback_ipcns drain drain_leave_running drain_outside drain_notify"
+CASES="$CASES rollback_ipcns crit_images drain drain_leave_running drain_outside drain_notify"
 if [ "${1:-}" = --list ]; then
 	for c in $CASES; do echo "$c"; done
 	exit 0
@@ -362,6 +366,27 @@ t_rollback_ipcns() {
 	kill "$holder"
 	wait "$holder" 2>/dev/null
 	rm -f "$decoy"
+}
+
+# ---- the images, for crit on the host (the VM has no python)
+t_crit_images() {
+	c=crit_images
+	if ! start "$c" "$Z/posix_mqueue" --mode=flags; then
+		res "$c" fail "the test did not start"
+	elif ! dump --leave-running; then
+		log_tail "$d/img/dump.log"
+		kill -9 "$pid"
+		res "$c" fail "criu dump --leave-running failed"
+	elif ! finish; then
+		res "$c" fail "the test did not PASS after the dump"
+	elif ! (cd "$d/img" && tar -czf "$d/crit.tgz" posix-mqueue.img files.img); then
+		res "$c" fail "no posix-mqueue.img or files.img"
+	else
+		echo "CRIT-IMAGES-BEGIN pid=$pid"
+		base64 "$d/crit.tgz"
+		echo "CRIT-IMAGES-END"
+		res "$c" ok
+	fi
 }
 
 # ---- no F_MQ_PEEK, --posix-mqueue-drain: the queues are drained and put back
