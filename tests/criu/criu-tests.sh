@@ -412,6 +412,10 @@ t_drain() {
 	elif ! grep -q "Drained 1000 messages of queue /zdtm-$pid-mixed" "$d/img/dump.log"; then
 		log_tail "$d/img/dump.log"
 		res "$c" fail "the dump did not drain the queues"
+	elif ! grep -q "Drained 0 messages of queue /zdtm-$pid-notify " "$d/img/dump.log"; then
+		# An empty queue with a notification: nothing is put back, nothing fires.
+		log_tail "$d/img/dump.log"
+		res "$c" fail "the dump refused the empty queue with a notification"
 	elif ! gone "$pid" || ! rm -f /dev/mqueue/zdtm-"$pid"-* || ! restore; then
 		log_tail "$d/img/restore.log"
 		res "$c" fail "criu restore failed"
