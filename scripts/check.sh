@@ -35,8 +35,9 @@ CHECKS=(check_vm_verdict check_cargo_test check_vm_true check_vm_false check_vm_
 	check_vm_warn_on check_vm_stdout_warning check_vm_hang check_kernel_config
 	check_man_page check_selftest_patch check_module_nodebugfs check_headers)
 
-# CRIU (tests/criu/, issue 16): one boot, one result per case of criu-tests.sh, plus the
-# verdict of that boot.
+# CRIU (tests/criu/, issue 16): one boot, one result per case of criu-tests.sh, plus crit's
+# decoding of the images the crit_images case printed, checked on the host
+# (tests/criu/crit-check.py), plus the verdict of that boot.
 mapfile -t CRIU_CASES < <(sh tests/criu/criu-tests.sh --list)
 
 # mqpeek list side by side with the real lsipc -Q of util-linux 2.41 (built on the host
@@ -75,7 +76,7 @@ bail() { # bail REASON LOG: the build failed, nothing can run
 }
 
 echo "TAP version 13"
-echo "1..$(( ${#TESTS[@]} + ${#CHECKS[@]} + ${#LSIPC_CASES[@]} + ${#CRIU_CASES[@]} + 1 ))"
+echo "1..$(( ${#TESTS[@]} + ${#CHECKS[@]} + ${#LSIPC_CASES[@]} + ${#CRIU_CASES[@]} + 2 ))"
 
 s=$(date +%s)
 scripts/build-kernel.sh debug > "$LOGS/build-kernel.log" 2>&1 ||
@@ -346,6 +347,7 @@ run_criu_tests() {
 		for c in "${CRIU_CASES[@]}"; do
 			result fail "criu: $c" "cannot build CRIU (log: $LOGS/build-criu.log)"
 		done
+		result fail "criu: crit decodes the posix-mqueue and files images" "not run"
 		result fail "criu: the test VM run is clean" "not run"
 		return
 	fi
@@ -363,6 +365,14 @@ run_criu_tests() {
 		*) result fail "criu: $c" "no result: the CRIU VM run ended before it" ;;
 		esac
 	done
+	if tests/criu/crit-check.py "$CACHE/criu/crit" "$out" > "$LOGS/crit-check.out" 2>&1; then
+		sed "s/^[^#]/# &/" "$LOGS/crit-check.out"
+		result ok "criu: crit decodes the posix-mqueue and files images"
+	else
+		sed "s/^[^#]/# &/" "$LOGS/crit-check.out"
+		result fail "criu: crit decodes the posix-mqueue and files images" \
+			"$(tail -1 "$LOGS/crit-check.out")"
+	fi
 	if [ "$rc" = 0 ] || [ "$rc" = 1 ]; then
 		result ok "criu: the test VM run is clean (no splat, no leak) in $(( $(date +%s) - s ))s"
 	else

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mqstate NAME - print the state of POSIX message queue NAME on one line:
- * its attributes, mode and owner, its F_MQ_PEEK_BATCH version (queue_id,
- * changes) and a checksum of every message (priority, length, bytes) in
- * receive order, read with F_MQ_PEEK_BATCH, which does not change the queue.
- * Two equal lines mean the same queue, unchanged.  tests/criu/criu-tests.sh
- * compares them around `criu dump --leave-running`.
+ * its attributes, mode, owner, access and modification times, its
+ * F_MQ_PEEK_BATCH version (queue_id, changes) and a checksum of every
+ * message (priority, length, bytes) in receive order, read with
+ * F_MQ_PEEK_BATCH, which does not change the queue.  Two equal lines mean
+ * the same queue, unchanged.  tests/criu/criu-tests.sh compares them around
+ * `criu dump --leave-running`.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,9 +82,10 @@ int main(int argc, char **argv)
 			off++;
 		}
 	}
-	printf("maxmsg=%ld msgsize=%ld curmsgs=%ld flags=%#lx mode=%#o uid=%d gid=%d messages=%llu "
-	       "queue_id=%llu changes=%llu sum=%016llx\n",
+	printf("maxmsg=%ld msgsize=%ld curmsgs=%ld flags=%#lx mode=%#o uid=%d gid=%d atime=%lld.%09ld "
+	       "mtime=%lld.%09ld messages=%llu queue_id=%llu changes=%llu sum=%016llx\n",
 	       a.mq_maxmsg, a.mq_msgsize, a.mq_curmsgs, a.mq_flags, st.st_mode & 07777, st.st_uid, st.st_gid,
+	       (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
 	       (unsigned long long)cur, (unsigned long long)qid, (unsigned long long)ch, (unsigned long long)h);
 	return off == cur ? 0 : 1;
 }
