@@ -4,9 +4,10 @@
 //! version.
 //!
 //! Records are gathered under the queue's lock into a kernel buffer of at most [`STAGE`]
-//! bytes and copied to the caller's buffer with the lock dropped.  The lock is held within
-//! F_MQ_PEEK's bounds ([`WALK_BATCH`] list steps, [`CHUNK`] bytes of copying); a record
-//! too large for one hold goes through F_MQ_PEEK's own machinery ([`Snapshot::take_at`]).
+//! bytes, sized to what the call can use ([`stage_size`]), and copied to the caller's
+//! buffer with the lock dropped.  The lock is held within F_MQ_PEEK's bounds
+//! ([`WALK_BATCH`] list steps, [`CHUNK`] bytes of copying); a record too large for one hold
+//! goes through F_MQ_PEEK's own machinery ([`Snapshot::take_at`]).
 //!
 //! All records of one call come from one version of the queue: when the queue changes
 //! between two holds the call ends with the records it has.  It always makes progress: if
@@ -328,6 +329,23 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// The stage of a call from index `first` with a buffer of `len` bytes: what the call can
+/// use, at most [`STAGE`].  That is the records of the messages queued from `first` on, each
+/// counted at the queue's largest record, by the queue's length read without the lock, but
+/// never less than one such record.
+///
+/// The length is only an estimate, but nothing depends on it beyond speed: the stage always
+/// holds one record of any message of the queue up to `min(len, STAGE)` bytes, so a record
+/// takes the `Big` path exactly when it would with a stage of `min(len, STAGE)`, and whether
+/// a record is written whole or (alone) truncated depends on the caller's buffer only.  If
+/// the queue has grown since, the stage fills sooner and is flushed one more time.  The
+/// allocation is never larger than before, so this adds no failure.
+fn stage_size(q: &Queue, first: usize, len: usize) -> usize {
+    let per = Record::len_of(q.msgsize());
+    let queued = q.len_hint().saturating_sub(first).max(1);
+    len.min(STAGE).min(queued.saturating_mul(per))
+}
+
 /// `fcntl(fd, F_MQ_PEEK_BATCH, ubatch)` on the queue `q`.
 pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<usize> {
     let args = BatchArgs::read(ubatch)?;
@@ -336,7 +354,8 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
     }
     let len = usize::try_from(args.buf_len).unwrap_or(usize::MAX);
     stats.add(&stats.calls, 1);
-    let stage_cap = len.min(STAGE);
+    let first = usize::try_from(args.offset).unwrap_or(usize::MAX);
+    let stage_cap = stage_size(q, first, len);
     let mut batch = Batch {
         q,
         stats,
@@ -351,7 +370,7 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
             faulted: false,
         },
         // An offset past what any queue can hold is past the end of this one.
-        first: usize::try_from(args.offset).unwrap_or(usize::MAX),
+        first,
         version: None,
         next: None,
         single: false,
