@@ -4,8 +4,8 @@
 //! version.
 //!
 //! Records are gathered under the queue's lock into a kernel buffer of at most [`STAGE`]
-//! bytes, sized to what the call can use ([`stage_size`]), and copied to the caller's
-//! buffer with the lock dropped.  The lock is held within F_MQ_PEEK's bounds
+//! bytes, sized to what the call can use ([`stage_size`]) and on the stack when that is
+//! small ([`STACK_STAGE`]), and copied to the caller's buffer with the lock dropped.  The lock is held within F_MQ_PEEK's bounds
 //! ([`WALK_BATCH`] list steps, [`CHUNK`] bytes of copying); a record too large for one hold
 //! goes through F_MQ_PEEK's own machinery ([`Snapshot::take_at`]).
 //!
@@ -27,6 +27,7 @@ use crate::{
     queue::{Msg, Queue, Reader, Saved, Version},
     stats::Stats,
 };
+use core::mem::MaybeUninit;
 use kernel::{
     alloc::KVVec,
     prelude::*,
@@ -36,6 +37,78 @@ use kernel::{
 /// The largest kernel buffer of records, and the largest record copied in one hold.
 const STAGE: usize = CHUNK;
 
+/// Stages of at most this many bytes live on the stack, as F_MQ_PEEK's short copies do
+/// ([`crate::peek::SMALL`]): a batch of a few short messages allocates nothing.
+const STACK_STAGE: usize = 512;
+
+/// The kernel buffer records are staged in: on the stack if small enough, else allocated.
+// The stack variant is large on purpose: it is the buffer, kept out of the allocator.
+#[allow(clippy::large_enum_variant)]
+enum Stage {
+    Stack {
+        buf: [MaybeUninit<u8>; STACK_STAGE],
+        /// Bytes of `buf` initialised.
+        len: usize,
+    },
+    Heap(KVVec<u8>),
+}
+
+impl Stage {
+    /// A stage for at least `cap` bytes.
+    fn new(cap: usize) -> Result<Self> {
+        if cap <= STACK_STAGE {
+            return Ok(Stage::Stack {
+                buf: [MaybeUninit::uninit(); STACK_STAGE],
+                len: 0,
+            });
+        }
+        Ok(Stage::Heap(KVVec::with_capacity(cap, GFP_KERNEL)?))
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Stage::Stack { len, .. } => *len,
+            Stage::Heap(v) => v.len(),
+        }
+    }
+
+    /// The bytes staged.
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            // SAFETY: The first `len` bytes of `buf` are initialised (see `set_len`).
+            Stage::Stack { buf, len } => unsafe {
+                core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), *len)
+            },
+            Stage::Heap(v) => v.as_slice(),
+        }
+    }
+
+    /// The room after the bytes staged.
+    #[inline]
+    fn spare_capacity_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        match self {
+            Stage::Stack { buf, len } => &mut buf[*len..],
+            Stage::Heap(v) => v.spare_capacity_mut(),
+        }
+    }
+
+    /// Sets the number of bytes staged.
+    ///
+    /// # Safety
+    ///
+    /// The first `n` bytes must be initialised, and `n` within the capacity.
+    #[inline]
+    unsafe fn set_len(&mut self, n: usize) {
+        match self {
+            Stage::Stack { len, .. } => *len = n,
+            // SAFETY: Per the requirements.
+            Stage::Heap(v) => unsafe { v.set_len(n) },
+        }
+    }
+}
+
 /// The caller's record buffer and the records staged for it.
 struct Out {
     buf: UserPtr,
@@ -44,7 +117,7 @@ struct Out {
     written: usize,
     /// Records in those bytes.
     count: usize,
-    stage: KVVec<u8>,
+    stage: Stage,
     stage_cap: usize,
     /// Records in `stage`.
     staged: usize,
@@ -364,7 +437,7 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
             len,
             written: 0,
             count: 0,
-            stage: KVVec::with_capacity(stage_cap, GFP_KERNEL)?,
+            stage: Stage::new(stage_cap)?,
             stage_cap,
             staged: 0,
             faulted: false,
