@@ -41,83 +41,54 @@ const STAGE: usize = CHUNK;
 /// ([`crate::peek::SMALL`]): a batch of a few short messages allocates nothing.
 const STACK_STAGE: usize = 512;
 
-/// The kernel buffer records are staged in: on the stack if small enough, else allocated.
-// The stack variant is large on purpose: it is the buffer, kept out of the allocator.
-#[allow(clippy::large_enum_variant)]
-enum Stage {
-    Stack {
-        buf: [MaybeUninit<u8>; STACK_STAGE],
-        /// Bytes of `buf` initialised.
-        len: usize,
-    },
-    Heap(KVVec<u8>),
+/// The kernel buffer records are staged in: memory of [`peek_batch`]'s frame, on its stack if
+/// small enough, else allocated (one slice either way: nothing to decide per record), and how
+/// much of it is staged.
+struct Stage<'s> {
+    buf: &'s mut [MaybeUninit<u8>],
+    /// Bytes of `buf` initialised: the records staged.
+    len: usize,
 }
 
-impl Stage {
-    /// A stage for at least `cap` bytes.
-    fn new(cap: usize) -> Result<Self> {
-        if cap <= STACK_STAGE {
-            return Ok(Stage::Stack {
-                buf: [MaybeUninit::uninit(); STACK_STAGE],
-                len: 0,
-            });
-        }
-        Ok(Stage::Heap(KVVec::with_capacity(cap, GFP_KERNEL)?))
-    }
-
+impl Stage<'_> {
     #[inline]
     fn len(&self) -> usize {
-        match self {
-            Stage::Stack { len, .. } => *len,
-            Stage::Heap(v) => v.len(),
-        }
+        self.len
     }
 
     /// The bytes staged.
     #[inline]
     fn as_slice(&self) -> &[u8] {
-        match self {
-            // SAFETY: The first `len` bytes of `buf` are initialised (see `set_len`).
-            Stage::Stack { buf, len } => unsafe {
-                core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), *len)
-            },
-            Stage::Heap(v) => v.as_slice(),
-        }
+        // SAFETY: The first `len` bytes of `buf` are initialised (see `set_len`).
+        unsafe { core::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len) }
     }
 
     /// The room after the bytes staged.
     #[inline]
     fn spare_capacity_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        match self {
-            Stage::Stack { buf, len } => &mut buf[*len..],
-            Stage::Heap(v) => v.spare_capacity_mut(),
-        }
+        &mut self.buf[self.len..]
     }
 
     /// Sets the number of bytes staged.
     ///
     /// # Safety
     ///
-    /// The first `n` bytes must be initialised, and `n` within the capacity.
+    /// The first `n` bytes of the buffer must be initialised.
     #[inline]
     unsafe fn set_len(&mut self, n: usize) {
-        match self {
-            Stage::Stack { len, .. } => *len = n,
-            // SAFETY: Per the requirements.
-            Stage::Heap(v) => unsafe { v.set_len(n) },
-        }
+        self.len = n;
     }
 }
 
 /// The caller's record buffer and the records staged for it.
-struct Out {
+struct Out<'s> {
     buf: UserPtr,
     len: usize,
     /// Bytes of `buf` written: whole records.
     written: usize,
     /// Records in those bytes.
     count: usize,
-    stage: Stage,
+    stage: Stage<'s>,
     stage_cap: usize,
     /// Records in `stage`.
     staged: usize,
@@ -125,7 +96,7 @@ struct Out {
     faulted: bool,
 }
 
-impl Out {
+impl Out<'_> {
     fn records(&self) -> usize {
         self.count + self.staged
     }
@@ -259,7 +230,7 @@ enum Ended {
 struct Batch<'a> {
     q: &'a Queue,
     stats: &'a Stats,
-    out: Out,
+    out: Out<'a>,
     /// The index of the first message asked for.
     first: usize,
     /// The version all records come from, and the queue's length then; `None` until the
@@ -429,6 +400,15 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
     stats.add(&stats.calls, 1);
     let first = usize::try_from(args.offset).unwrap_or(usize::MAX);
     let stage_cap = stage_size(q, first, len);
+    // The stage, owned by this frame: on the stack if small enough, else allocated.
+    let mut stack = [MaybeUninit::<u8>::uninit(); STACK_STAGE];
+    let mut heap: KVVec<u8>;
+    let stage = if stage_cap <= STACK_STAGE {
+        &mut stack[..stage_cap]
+    } else {
+        heap = KVVec::with_capacity(stage_cap, GFP_KERNEL)?;
+        &mut heap.spare_capacity_mut()[..stage_cap]
+    };
     let mut batch = Batch {
         q,
         stats,
@@ -437,7 +417,7 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
             len,
             written: 0,
             count: 0,
-            stage: Stage::new(stage_cap)?,
+            stage: Stage { buf: stage, len: 0 },
             stage_cap,
             staged: 0,
             faulted: false,
