@@ -39,6 +39,7 @@ TEST_GEN_PROGS += upstream_msgque
 TEST_GEN_PROGS += mq_peek_smoke
 TEST_GEN_PROGS += mq_peek_test mq_peek_test32
 TEST_GEN_PROGS += mq_peek_batch_test mq_peek_batch_test32
+TEST_GEN_PROGS += mq_peek_fault_test	# ENOMEM and EFAULT from fail-nth
 TEST_GEN_PROGS += mq_peek_fuzz mq_peek_fuzz32
 TEST_GEN_PROGS += mq_peek_storm
 TEST_GEN_PROGS += mqpeek_tool_test
@@ -46,7 +47,7 @@ TEST_GEN_PROGS += mq_peek_example	# the program of the man page's EXAMPLES
 
 # The tests the series carries too, in tools/testing/selftests/mqueue/ (the source stays
 # here: scripts/gen-selftest-patch.sh writes the patch, make check verifies it is current).
-SELFTEST_PROGS := mq_peek_test mq_peek_batch_test mq_peek_fuzz mq_peek_storm
+SELFTEST_PROGS := mq_peek_test mq_peek_batch_test mq_peek_fault_test mq_peek_fuzz mq_peek_storm
 
 KSELFTEST_UPSTREAM_MQ_OPEN_TESTS_ARGS := /mq_open_tests_queue
 # What the tests need in the VM besides themselves (copied to /opt, first on PATH).

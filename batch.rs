@@ -4,9 +4,10 @@
 //! version.
 //!
 //! Records are gathered under the queue's lock into a kernel buffer of at most [`STAGE`]
-//! bytes and copied to the caller's buffer with the lock dropped.  The lock is held within
-//! F_MQ_PEEK's bounds ([`WALK_BATCH`] list steps, [`CHUNK`] bytes of copying); a record
-//! too large for one hold goes through F_MQ_PEEK's own machinery ([`Snapshot::take_at`]).
+//! bytes, sized to what the call can use ([`stage_size`]) and on the stack when that is
+//! small ([`STACK_STAGE`]), and copied to the caller's buffer with the lock dropped.  The lock is held within F_MQ_PEEK's bounds
+//! ([`WALK_BATCH`] list steps, [`CHUNK`] bytes of copying); a record too large for one hold
+//! goes through F_MQ_PEEK's own machinery ([`Snapshot::take_at`]).
 //!
 //! All records of one call come from one version of the queue: when the queue changes
 //! between two holds the call ends with the records it has.  It always makes progress: if
@@ -26,6 +27,7 @@ use crate::{
     queue::{Msg, Queue, Reader, Saved, Version},
     stats::Stats,
 };
+use core::mem::MaybeUninit;
 use kernel::{
     alloc::KVVec,
     prelude::*,
@@ -35,15 +37,58 @@ use kernel::{
 /// The largest kernel buffer of records, and the largest record copied in one hold.
 const STAGE: usize = CHUNK;
 
+/// Stages of at most this many bytes live on the stack, as F_MQ_PEEK's short copies do
+/// ([`crate::peek::SMALL`]): a batch of a few short messages allocates nothing.
+const STACK_STAGE: usize = 512;
+
+/// The kernel buffer records are staged in: memory of [`peek_batch`]'s frame, on its stack if
+/// small enough, else allocated (one slice either way: nothing to decide per record), and how
+/// much of it is staged.
+struct Stage<'s> {
+    buf: &'s mut [MaybeUninit<u8>],
+    /// Bytes of `buf` initialised: the records staged.
+    len: usize,
+}
+
+impl Stage<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The bytes staged.
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        // SAFETY: The first `len` bytes of `buf` are initialised (see `set_len`).
+        unsafe { core::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len) }
+    }
+
+    /// The room after the bytes staged.
+    #[inline]
+    fn spare_capacity_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        &mut self.buf[self.len..]
+    }
+
+    /// Sets the number of bytes staged.
+    ///
+    /// # Safety
+    ///
+    /// The first `n` bytes of the buffer must be initialised.
+    #[inline]
+    unsafe fn set_len(&mut self, n: usize) {
+        self.len = n;
+    }
+}
+
 /// The caller's record buffer and the records staged for it.
-struct Out {
+struct Out<'s> {
     buf: UserPtr,
     len: usize,
     /// Bytes of `buf` written: whole records.
     written: usize,
     /// Records in those bytes.
     count: usize,
-    stage: KVVec<u8>,
+    stage: Stage<'s>,
     stage_cap: usize,
     /// Records in `stage`.
     staged: usize,
@@ -51,7 +96,7 @@ struct Out {
     faulted: bool,
 }
 
-impl Out {
+impl Out<'_> {
     fn records(&self) -> usize {
         self.count + self.staged
     }
@@ -185,7 +230,7 @@ enum Ended {
 struct Batch<'a> {
     q: &'a Queue,
     stats: &'a Stats,
-    out: Out,
+    out: Out<'a>,
     /// The index of the first message asked for.
     first: usize,
     /// The version all records come from, and the queue's length then; `None` until the
@@ -328,6 +373,23 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// The stage of a call from index `first` with a buffer of `len` bytes: what the call can
+/// use, at most [`STAGE`].  That is the records of the messages queued from `first` on, each
+/// counted at the queue's largest record, by the queue's length read without the lock, but
+/// never less than one such record.
+///
+/// The length is only an estimate, but nothing depends on it beyond speed: the stage always
+/// holds one record of any message of the queue up to `min(len, STAGE)` bytes, so a record
+/// takes the `Big` path exactly when it would with a stage of `min(len, STAGE)`, and whether
+/// a record is written whole or (alone) truncated depends on the caller's buffer only.  If
+/// the queue has grown since, the stage fills sooner and is flushed one more time.  The
+/// allocation is never larger than before, so this adds no failure.
+fn stage_size(q: &Queue, first: usize, len: usize) -> usize {
+    let per = Record::len_of(q.msgsize());
+    let queued = q.len_hint().saturating_sub(first).max(1);
+    len.min(STAGE).min(queued.saturating_mul(per))
+}
+
 /// `fcntl(fd, F_MQ_PEEK_BATCH, ubatch)` on the queue `q`.
 pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<usize> {
     let args = BatchArgs::read(ubatch)?;
@@ -336,7 +398,17 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
     }
     let len = usize::try_from(args.buf_len).unwrap_or(usize::MAX);
     stats.add(&stats.calls, 1);
-    let stage_cap = len.min(STAGE);
+    let first = usize::try_from(args.offset).unwrap_or(usize::MAX);
+    let stage_cap = stage_size(q, first, len);
+    // The stage, owned by this frame: on the stack if small enough, else allocated.
+    let mut stack = [MaybeUninit::<u8>::uninit(); STACK_STAGE];
+    let mut heap: KVVec<u8>;
+    let stage = if stage_cap <= STACK_STAGE {
+        &mut stack[..stage_cap]
+    } else {
+        heap = KVVec::with_capacity(stage_cap, GFP_KERNEL)?;
+        &mut heap.spare_capacity_mut()[..stage_cap]
+    };
     let mut batch = Batch {
         q,
         stats,
@@ -345,13 +417,13 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
             len,
             written: 0,
             count: 0,
-            stage: KVVec::with_capacity(stage_cap, GFP_KERNEL)?,
+            stage: Stage { buf: stage, len: 0 },
             stage_cap,
             staged: 0,
             faulted: false,
         },
         // An offset past what any queue can hold is past the end of this one.
-        first: usize::try_from(args.offset).unwrap_or(usize::MAX),
+        first,
         version: None,
         next: None,
         single: false,

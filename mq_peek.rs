@@ -47,7 +47,8 @@
 //!
 //! Files: `queue.rs` is the only one that touches C structures; `attr.rs` holds the UAPI
 //! structures; `cursor.rs` finds a message; `peek.rs` and `batch.rs` are the two commands;
-//! `stats.rs` the counters and switches in `/sys/kernel/debug/mq_peek/`.
+//! `stats.rs` the counters and switches in `/sys/kernel/debug/mq_peek/`; `param.rs` the
+//! `test_switches` parameter, for tests only.
 
 use kernel::{
     bindings,
@@ -63,6 +64,7 @@ use kernel::{
 mod attr;
 mod batch;
 mod cursor;
+mod param;
 mod peek;
 mod queue;
 mod stats;
@@ -85,7 +87,15 @@ struct MqPeek {
 
 impl kernel::Module for MqPeek {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let provider = KBox::pin_init(Provider::new(module), GFP_KERNEL)?;
+        let test_switches = param::test_switches();
+        if test_switches & !param::ALL != 0 {
+            pr_err!("test_switches={test_switches:#x}: unknown switches\n");
+            return Err(EINVAL);
+        }
+        let provider = KBox::pin_init(Provider::new(module, test_switches), GFP_KERNEL)?;
+        if test_switches != 0 {
+            pr_notice!("test_switches={test_switches:#x}: not as documented, for tests only\n");
+        }
         pr_info!("F_MQ_PEEK provider registered\n");
         Ok(MqPeek {
             _provider: provider,
@@ -107,9 +117,9 @@ struct Provider {
 }
 
 impl Provider {
-    fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+    fn new(module: &'static ThisModule, test_switches: u32) -> impl PinInit<Self, Error> {
         try_pin_init!(&this in Provider {
-            stats: Stats::new(),
+            stats: Stats::new(test_switches),
             registration <- Registration::new(bindings::mq_peek_ops {
                 peek: Some(peek_callback),
                 peek_batch: Some(peek_batch_callback),
@@ -238,7 +248,7 @@ unsafe extern "C" fn peek_batch_callback(
     // SAFETY: See the function's safety requirements.
     let provider = unsafe { Provider::from_ops(ops) };
     if !provider.stats.peek_batch() {
-        // Switched off in debugfs: as if the kernel lacked the command.
+        // Switched off by `test_switches`: as if the kernel lacked the command.
         return EINVAL.to_errno() as c_long;
     }
     // SAFETY: See the function's safety requirements.

@@ -60,6 +60,17 @@ impl Queue {
         usize::try_from(size).unwrap_or(0)
     }
 
+    /// The number of queued messages (`mq_curmsgs`) read without the lock, as `READ_ONCE()`
+    /// does: only an estimate, stale as soon as it is read.  For sizing, never for a result.
+    pub(crate) fn len_hint(&self) -> usize {
+        // SAFETY: The queue is live (type invariant); the field is an aligned `long`, which
+        // the insert and remove paths store whole under the lock: a volatile load sees an old
+        // or a new value, never a torn one.
+        let n =
+            unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.raw()).attr.mq_curmsgs)) };
+        usize::try_from(n).unwrap_or(0)
+    }
+
     /// Takes `info->lock`; the returned guard releases it.
     pub(crate) fn lock(&self) -> Guard<'_> {
         // SAFETY: The queue is live (type invariant) and its lock is initialised.

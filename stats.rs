@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Counters and switches, in `/sys/kernel/debug/mq_peek/`.
+//! Counters and switches, the debugfs ones in `/sys/kernel/debug/mq_peek/`.
 //!
 //! Every file holds one unsigned number; writing sets it (0 resets a counter).
 //!
@@ -13,15 +13,14 @@
 //!   copied in a single hold: what the man page's bound on holding the lock is about).
 //! - `use_cursor` (default 1): 0 makes F_MQ_PEEK walk from the head in one hold of the
 //!   lock, as the RFC does (for `make bench`).
-//! - `length_query` (default 1): 0 makes F_MQ_PEEK exactly the RFC's (`buf == NULL,
-//!   buf_len == 0` is `EINVAL`), to test user space against such a kernel.
-//! - `peek_batch` (default 1): 0 makes F_MQ_PEEK_BATCH fail with `EINVAL`, as on a kernel
-//!   without it.
-
+//!
+//! None of them changes a call's result: the switches that do, for tests, are the
+//! `test_switches` parameter ([`crate::param`]), fixed for the life of the module.
 //!
 //! The files are read and written through `simple_attr` with atomic loads and stores, so a
 //! reader never races with the module's updates.
 
+use crate::param;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::{prelude::*, time::Ktime, ThisModule};
 #[cfg(CONFIG_DEBUG_FS)]
@@ -47,13 +46,16 @@ pub(crate) struct Stats {
     max_hold_steps: AtomicU64,
     max_hold_bytes: AtomicU64,
     use_cursor: AtomicU64,
-    length_query: AtomicU64,
-    peek_batch: AtomicU64,
+    /// From `test_switches` (fixed at load time, no file): the length query is served.
+    length_query: bool,
+    /// From `test_switches`: F_MQ_PEEK_BATCH is served.
+    peek_batch: bool,
 }
 
 impl Stats {
-    /// Counters at zero, switches at their defaults.
-    pub(crate) fn new() -> Self {
+    /// Counters at zero, debugfs switches at their defaults, `test_switches` (the
+    /// parameter's bits, [`crate::param`]) applied.
+    pub(crate) fn new(test_switches: u32) -> Self {
         Stats {
             enabled: AtomicU64::new(0),
             calls: AtomicU64::new(0),
@@ -65,14 +67,14 @@ impl Stats {
             max_hold_steps: AtomicU64::new(0),
             max_hold_bytes: AtomicU64::new(0),
             use_cursor: AtomicU64::new(1),
-            length_query: AtomicU64::new(1),
-            peek_batch: AtomicU64::new(1),
+            length_query: test_switches & param::RFC_PEEK == 0,
+            peek_batch: test_switches & param::NO_BATCH == 0,
         }
     }
 
     /// Every value with its file name.
     #[cfg(CONFIG_DEBUG_FS)]
-    fn files(&self) -> [(&'static CStr, &AtomicU64); 12] {
+    fn files(&self) -> [(&'static CStr, &AtomicU64); 10] {
         [
             (c_str!("stats"), &self.enabled),
             (c_str!("calls"), &self.calls),
@@ -84,8 +86,6 @@ impl Stats {
             (c_str!("max_hold_steps"), &self.max_hold_steps),
             (c_str!("max_hold_bytes"), &self.max_hold_bytes),
             (c_str!("use_cursor"), &self.use_cursor),
-            (c_str!("length_query"), &self.length_query),
-            (c_str!("peek_batch"), &self.peek_batch),
         ]
     }
 
@@ -110,12 +110,12 @@ impl Stats {
 
     /// Whether `buf == NULL, buf_len == 0` asks for a message's length.
     pub(crate) fn length_query(&self) -> bool {
-        self.length_query.load(Relaxed) != 0
+        self.length_query
     }
 
     /// Whether F_MQ_PEEK_BATCH is served.
     pub(crate) fn peek_batch(&self) -> bool {
-        self.peek_batch.load(Relaxed) != 0
+        self.peek_batch
     }
 
     /// A timer for one hold of a queue's lock, if collecting.

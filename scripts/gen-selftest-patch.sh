@@ -141,6 +141,11 @@ these, in a debug kernel with KASAN, lockdep and kmemleak:
     the queue's version across quiet dumps, sends, receives and a queue
     created again, records too large for one hold of the lock, and dumps
     while the queue changes.  Built -m32 as well: one layout for all.
+  - mq_peek_fault_test: both commands under fail-nth (failslab,
+    fail_page_alloc, fail_usercopy), for the length query, copies of
+    small and large messages and batches: each call succeeds with the
+    right result or fails with exactly ENOMEM or EFAULT, and leaves the
+    queue unchanged; at least one of each error must be produced.
   - mq_peek_fuzz: seeded random descriptors, attr placements, offsets,
     lengths and buffers, for both commands, against a model of the
     documented semantics that predicts every result (MQ_PEEK_SEED

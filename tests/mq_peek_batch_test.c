@@ -630,7 +630,7 @@ TEST_F_TIMEOUT(slow, fault_after_first_record, 600)
 	free(msg);
 }
 
-TEST(ebadf_and_no_provider_switch)
+TEST(ebadf)
 {
 	char name[64], buf[256], path[128];
 	mqd_t q = mq_peek_open_queue(name, sizeof(name), 4, 64), wo;
@@ -655,11 +655,46 @@ TEST(ebadf_and_no_provider_switch)
 	close(p[0]);
 	close(p[1]);
 	EXPECT_EQ(EBADF, batch_err(1000, &b));
-	/* switched off in debugfs: EINVAL, as on a kernel without the command */
-	ASSERT_EQ(0, mq_peek_debugfs_set("peek_batch", 0)) TH_LOG("debugfs: %s", strerror(errno));
+	mq_close(q);
+	mq_unlink(name);
+}
+
+/*
+ * The module loaded with test_switches=2 (its only way to lack the command):
+ * EINVAL, as on a kernel without F_MQ_PEEK_BATCH, while F_MQ_PEEK still works;
+ * reloaded without it, the batch is back.
+ */
+TEST(no_batch_test_switch)
+{
+	struct mq_peek_batch b;
+	struct mq_peek_attr pa = { 0 };
+	char name[64], buf[256];
+	mqd_t q = mq_peek_open_queue(name, sizeof(name), 4, 16);
+	int err;
+
+	if (!getenv("MQ_PEEK_KO")) {
+		mq_close(q);
+		mq_unlink(name);
+		SKIP(return, "MQ_PEEK_KO does not name the module to reload");
+	}
+	ASSERT_NE(-1, q);
+	ASSERT_EQ(0, mq_send(q, "a", 1, 0));
+	batch(q, &b, 0, buf, sizeof(buf));
+	err = mq_peek_reload("test_switches=2");
+	ASSERT_EQ(0, err) TH_LOG("reload with test_switches=2: %s", strerror(-err));
 	EXPECT_EQ(EINVAL, batch_err(q, &b));
-	ASSERT_EQ(0, mq_peek_debugfs_set("peek_batch", 1));
+	pa.buf = buf;
+	pa.buf_len = sizeof(buf);
+	EXPECT_EQ(1, fcntl(q, F_MQ_PEEK, &pa));
+	/* no file to flip it at run time */
+	EXPECT_EQ(-1, access("/sys/module/mq_peek/parameters/test_switches", F_OK));
+	EXPECT_EQ(-1, access("/sys/kernel/debug/mq_peek/peek_batch", F_OK));
+	err = mq_peek_reload("");
+	ASSERT_EQ(0, err) TH_LOG("reload: %s", strerror(-err));
 	EXPECT_EQ(0, batch_err(q, &b));
+	/* unknown switches are refused */
+	EXPECT_EQ(-EINVAL, mq_peek_reload("test_switches=4"));
+	ASSERT_EQ(0, mq_peek_reload(""));
 	mq_close(q);
 	mq_unlink(name);
 }

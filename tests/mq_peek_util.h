@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../kselftest.h"
@@ -173,6 +174,31 @@ static inline int mq_peek_debugfs_set(const char *name, long long value)
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/mq_peek/%s", name);
 	return mq_peek_write_num(path, value);
+}
+
+/*
+ * Reload the provider, mq_peek.ko (its path in $MQ_PEEK_KO, which make check
+ * sets), with the module parameters @params: "" for none, "test_switches=2"
+ * for a module without F_MQ_PEEK_BATCH.  The switches that change a call's
+ * result exist only as this load-time parameter, for tests.  Returns 0 or a
+ * negative errno (-ENOENT: no $MQ_PEEK_KO).
+ */
+static inline int mq_peek_reload(const char *params)
+{
+	const char *ko = getenv("MQ_PEEK_KO");
+	int fd, err = 0;
+
+	if (!ko)
+		return -ENOENT;
+	if (syscall(SYS_delete_module, "mq_peek", O_NONBLOCK) && errno != ENOENT)
+		return -errno;
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, params, 0))
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 /*

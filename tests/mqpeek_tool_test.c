@@ -12,8 +12,9 @@
  * --ipc-ns lists, shows, dumps and restores another IPC namespace's queues,
  * errors have their documented exit status, SIGPIPE is quiet, a damaged image
  * is "corrupt", and the tool works on a kernel that implements the RFC exactly
- * (the module's length_query switch off) and without F_MQ_PEEK_BATCH (its
- * peek_batch switch off).  Limits are tested as uid 65534: root bypasses them.
+ * and on one without F_MQ_PEEK_BATCH (the module reloaded with test_switches=3,
+ * 1 and 2: MQ_PEEK_KO names it).  Limits are tested as uid 65534: root
+ * bypasses them.
  * Needs /opt/mqpeek (scripts/vm --add).
  */
 #define _GNU_SOURCE
@@ -1166,18 +1167,26 @@ static int dump_and_compare(struct __test_metadata *_metadata, const char *how)
 	return bad;
 }
 
+/*
+ * The module reloaded with test_switches (mq_peek_reload()): the only way to
+ * make it behave as an older kernel.  Each test puts the plain module back.
+ */
+static void reload(struct __test_metadata *_metadata, const char *params)
+{
+	int err = mq_peek_reload(params);
+
+	ASSERT_EQ(0, err) TH_LOG("reloading mq_peek.ko %s: %s", params, strerror(-err));
+}
+
 TEST(rfc_exact_kernel)
 {
-	int had = mq_peek_debugfs_set("length_query", 0);
-
-	ASSERT_EQ(0, had) TH_LOG("the module has no " DBG "length_query switch (needs the v2 module)");
 	/* F_MQ_PEEK alone, without the length query: mq_msgsize buffers */
-	ASSERT_EQ(0, mq_peek_debugfs_set("peek_batch", 0)) TH_LOG("no peek_batch switch");
+	reload(_metadata, "test_switches=3");
 	EXPECT_EQ(0, dump_and_compare(_metadata, "RFC-exact F_MQ_PEEK"));
 	/* the batch without the length query (the batch never needed it) */
-	mq_peek_debugfs_set("peek_batch", 1);
+	reload(_metadata, "test_switches=1");
 	EXPECT_EQ(0, dump_and_compare(_metadata, "batch, no length query"));
-	mq_peek_debugfs_set("length_query", 1);
+	reload(_metadata, "");
 }
 
 /* A dump of the 12-message queue: F_MQ_PEEK calls the module counted. */
@@ -1198,17 +1207,15 @@ TEST(no_batch_fallback)
 {
 	long batch, single;
 
-	ASSERT_EQ(0, mq_peek_debugfs_set("peek_batch", 0))
-		TH_LOG("the module has no " DBG "peek_batch switch (needs the v2 module)");
+	reload(_metadata, "test_switches=2");
 	EXPECT_EQ(0, dump_and_compare(_metadata, "F_MQ_PEEK with the length query"));
-	mq_peek_debugfs_set("peek_batch", 1);
+	ASSERT_EQ(0, mq_peek_debugfs_set("stats", 1));
+	single = dump_calls();
+	reload(_metadata, "");
 	EXPECT_EQ(0, dump_and_compare(_metadata, "F_MQ_PEEK_BATCH"));
 	/* the batch is used when it is there: a probe and one call, not a call a message */
 	ASSERT_EQ(0, mq_peek_debugfs_set("stats", 1));
 	batch = dump_calls();
-	mq_peek_debugfs_set("peek_batch", 0);
-	single = dump_calls();
-	mq_peek_debugfs_set("peek_batch", 1);
 	mq_peek_debugfs_set("stats", 0);
 	EXPECT_GE(3, batch) TH_LOG("%ld calls with F_MQ_PEEK_BATCH", batch);
 	EXPECT_LE(2 * 2 * NMSG, single) TH_LOG("%ld calls with F_MQ_PEEK", single);

@@ -22,8 +22,8 @@
 #                          F_MQ_PEEK_BATCH version): restore uses it as it is
 #   leave_running          `criu dump --leave-running`: mqstate (attributes, version,
 #                          every message) is the same before and after, and the test PASSes
-#   peek_only              a kernel with F_MQ_PEEK but no F_MQ_PEEK_BATCH (the module's
-#                          peek_batch switch off): the dump reads message by message
+#   peek_only              a kernel with F_MQ_PEEK but no F_MQ_PEEK_BATCH (the module
+#                          loaded with test_switches=2): the dump reads message by message
 #   no_module              mq_peek.ko unloaded: the dump fails naming the missing feature,
 #                          the process runs on untouched (it PASSes after the reload)
 #   restore_limit          a restore that RLIMIT_MSGQUEUE stops says so and leaves no
@@ -208,12 +208,12 @@ t_leave_running() {
 # ---- F_MQ_PEEK only: the same copy, one message per call
 t_peek_only() {
 	c=peek_only
-	sw=/sys/kernel/debug/mq_peek/peek_batch
-	if ! echo 0 > "$sw"; then
-		res "$c" fail "cannot switch F_MQ_PEEK_BATCH off ($sw)"
+	if ! { rmmod mq_peek && insmod "$MQ_PEEK_KO" test_switches=2; }; then
+		res "$c" fail "cannot reload mq_peek.ko with test_switches=2 (no F_MQ_PEEK_BATCH)"
+		grep -q '^mq_peek ' /proc/modules || insmod "$MQ_PEEK_KO"
 	else
 		cycle "$c" "$Z/posix_mqueue" --mode=all > "$W/peek_only.res"
-		echo 1 > "$sw"
+		rmmod mq_peek && insmod "$MQ_PEEK_KO"
 		grep -v "^ok $c\$" "$W/peek_only.res"
 		if grep -q "^ok $c\$" "$W/peek_only.res"; then
 			if grep -q 'messages of queue .* with F_MQ_PEEK$' "$d/img/dump.log" &&
