@@ -13,6 +13,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from benchstats import summary
+
 raw, out = sys.argv[1], sys.argv[2]
 # T[table][key][contender][round] = ns; round "w" warm-up, "s" the only run, "1".."N"
 T = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
@@ -41,15 +43,6 @@ def measured(runs):
     if "s" in runs:
         return {"s": runs["s"]}
     return {r: v for r, v in runs.items() if r not in ("w", "s")}
-
-
-def summary(xs):
-    xs = sorted(xs)
-    if not xs:
-        return None
-    q1, _, q3 = (statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1
-                 else (xs[0], xs[0], xs[0]))
-    return dict(median=statistics.median(xs), q1=q1, q3=q3, min=xs[0], max=xs[-1], n=len(xs))
 
 
 def value(runs):

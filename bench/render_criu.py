@@ -12,9 +12,10 @@ spread is wider than the median's distance to 1.
 """
 import json
 import os
-import statistics
 import sys
 from collections import defaultdict
+
+from benchstats import summary
 
 raw, out = sys.argv[1], sys.argv[2]
 R = defaultdict(lambda: defaultdict(dict))  # R[key][contender][round] = ns
@@ -32,15 +33,6 @@ for line in open(raw, errors="replace"):
         notes.append(" ".join(f[1:]))
     elif f[:1] == ["BENCH-CRIU-WALL"]:
         wall = int(f[1])
-
-
-def summary(xs):
-    xs = sorted(xs)
-    if not xs:
-        return None
-    q1, _, q3 = (statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1
-                 else (xs[0], xs[0], xs[0]))
-    return dict(median=statistics.median(xs), q1=q1, q3=q3, min=xs[0], max=xs[-1], n=len(xs))
 
 
 def rounds(c):

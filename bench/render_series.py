@@ -20,6 +20,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from benchstats import summary
+
 raw, out = sys.argv[1], sys.argv[2]
 LIMIT = 1.02
 B = defaultdict(lambda: defaultdict(dict))  # B[label][contender][round] = ns per op
@@ -30,15 +32,6 @@ for line in open(raw, errors="replace"):
         B[f[1]][f[2]][int(f[3])] = float(f[4])
     elif f[:1] == ["BENCH-SERIES-WALL"]:
         wall = int(f[1])
-
-
-def summary(xs):
-    xs = sorted(xs)
-    if not xs:
-        return None
-    q1, _, q3 = (statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1
-                 else (xs[0], xs[0], xs[0]))
-    return dict(median=statistics.median(xs), q1=q1, q3=q3, min=xs[0], max=xs[-1], n=len(xs))
 
 
 def rstr(p, digits=3):
