@@ -24,9 +24,9 @@
  * host's speed hits every member of a round alike.  The queue's share of a
  * dump is dump_queue - dump_empty of the same round; and, from the timestamps
  * of the dump's own -v4 log, the read of the queue (from the log line before
- * "Read N messages of queue" to it: F_MQ_PEEK_BATCH and CRIU's copy of every
- * message) and the writing of its image (from "Dumping queue" to the next
- * line: packing the protobuf entry and writing it).  Prints
+ * "Read N messages of queue" to it: F_MQ_PEEK_BATCH and the writing of each
+ * batch's messages to posix-mqueue-data.img) and the writing of its entry (from
+ * "Dumping queue" to the next line: the queue's protobuf entry).  Prints
  *   BENCH-CRIU n:size contender round ns        (round "w": warm-up)
  *   BENCH-CRIU-STAGE n:size contender round stage ns
  *                       (stage: total, the log's first to last line; read; image)
@@ -303,7 +303,7 @@ static long long stamp(const char *line)
  * Where a -v4 dump spends its time: the log's first and last stamps, the read
  * of the queue (from the line before "Read N messages of queue" to it), and
  * the rest of the queue's dump (from it to the line after "Dumping queue",
- * i.e. the protobuf image written).
+ * i.e. the queue's entry written).
  */
 static void stages(const char *key, const char *name, const char *round)
 {

@@ -69,6 +69,7 @@ for key in sorted(R, key=lambda k: -int(k.split(":")[0])):
     sq = S[key]["dump_queue"]
     rd, im, tot = (rounds(sq.get(x, {})) for x in ("read", "image", "total"))
     st = sorted(set(rd) & set(im) & set(dr))
+    st_rs = sorted(set(rd) & set(im) & set(rs))
     staged = {r: rd[r] + im[r] for r in st}
     cell = dict(
         rounds=len(common),
@@ -82,6 +83,7 @@ for key in sorted(R, key=lambda k: -int(k.split(":")[0])):
                   (("read", rd), ("image", im), ("total", tot))},
         staged_share_ns=summary(list(staged.values())),
         staged_over_drain=summary([staged[r] / dr[r] for r in st]),
+        staged_over_drain_resend=summary([(rd[r] + im[r]) / rs[r] for r in st_rs]),
         read_over_drain=summary([rd[r] / dr[r] for r in st]),
         image_over_drain=summary([im[r] / dr[r] for r in st]),
         batch_over_drain=summary([br[r] / dr[r] for r in sorted(set(br) & set(dr))]),
@@ -92,7 +94,7 @@ for key in sorted(R, key=lambda k: -int(k.split(":")[0])):
     result["cells"][key] = cell
     for what, p in (("the queue's share of criu dump (wall, with - without)",
                      cell["share_over_drain"]),
-                    ("the queue's stages of criu dump (read + image, -v4 log)",
+                    ("the queue's stages of criu dump (read + entry, -v4 log)",
                      cell["staged_over_drain"])):
         if not p:
             continue
@@ -122,20 +124,22 @@ for key, cell in result["cells"].items():
               f"{rstr(cell['dump_queue_over_empty'])} |")
 md += ["", "Where the queue's time goes, from the timestamps of each dump_queue's `-v4` log "
        "(medians, ms; ratios to the drain of the same round): *read* runs from the log line "
-       "before \"Read N messages of queue\" to it (the F_MQ_PEEK_BATCH calls and CRIU's "
-       "copy of every message into its own buffers), *of which the kernel* is batch_read, "
-       "the same F_MQ_PEEK_BATCH calls alone, timed in this process in the same round; "
-       "*image* runs from \"Dumping queue\" to the next line (packing the protobuf entry, "
-       "writing it, freeing the copies). *outside the log*: the dump's wall time minus its "
-       "log's first-to-last span (criu's start and exit).", "",
-       "| queue | **read + image / drain** | read / drain | of which the kernel "
-       "(F_MQ_PEEK_BATCH) / drain | CRIU's copy (read − kernel) / drain | image / drain "
-       "| read, image (ms) | log span, outside the log (ms) | image size |",
-       "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+       "before \"Read N messages of queue\" to it (the F_MQ_PEEK_BATCH calls and, after "
+       "each, the writing of its messages to posix-mqueue-data.img straight from the batch "
+       "buffer), *of which the kernel* is batch_read, the same F_MQ_PEEK_BATCH calls alone, "
+       "timed in this process in the same round, and *the image data* the rest (read − "
+       "kernel); *entry* runs from \"Dumping queue\" to the next line (the queue's "
+       "posix_mqueue_entry, without its messages, packed and written). *outside the log*: "
+       "the dump's wall time minus its log's first-to-last span (criu's start and exit).", "",
+       "| queue | **read + entry / drain** | read + entry / drain+resend | read / drain "
+       "| of which the kernel (F_MQ_PEEK_BATCH) / drain | the image data (read − kernel) "
+       "/ drain | entry / drain | read, entry (ms) | log span, outside the log (ms) "
+       "| image size |",
+       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for key, cell in result["cells"].items():
     sg = cell["stage_ns"]
     md.append(f"| {cell_name(key)} | **{rstr(cell['staged_over_drain'])}** | "
-              f"{rstr(cell['read_over_drain'])} | {rstr(cell['batch_over_drain'])} | "
+              f"{rstr(cell['staged_over_drain_resend'])} | {rstr(cell['read_over_drain'])} | {rstr(cell['batch_over_drain'])} | "
               f"{rstr(cell['criu_copy_over_drain'])} | {rstr(cell['image_over_drain'])} | "
               f"{ms(sg['read'])}, {ms(sg['image'])} | {ms(sg['total'])}, "
               f"{ms(cell['outside_log_ns'])} | "

@@ -8,8 +8,8 @@
 # writes build/bench/criu.md and criu.json (the raw output: build/bench/criu-raw.txt).
 #
 # Environment: MQ_PEEK_BENCH_CRIU_ROUNDS (15), MQ_PEEK_BENCH_CRIU_MEM (MiB of guest
-# memory, 2048: the 1,024 x 64 KiB queue, CRIU's copy of it and its image in /tmp are
-# each 64 MiB), MQ_PEEK_BENCH_ONLY=N:SIZE one of the two cells.
+# memory, 2048: the 1,024 x 64 KiB queue and its image in /tmp are each 64 MiB),
+# MQ_PEEK_BENCH_ONLY=N:SIZE one of the two cells.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 OUT=$TOP/build/bench

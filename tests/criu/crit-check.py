@@ -4,13 +4,16 @@
 
 tests/criu/criu-tests.sh's crit_images case dumps test/zdtm/static/posix_mqueue
 --mode=flags of the CRIU series with `criu dump --leave-running` and prints its
-posix-mqueue.img and files.img, tar'ed and base64'd, between "CRIT-IMAGES-BEGIN pid=PID"
-and "CRIT-IMAGES-END" (the VM has no python).  This decodes them with CRIT (the wrapper
-scripts/build-criu.sh leaves in $MQ_PEEK_CACHE/criu/crit), as `crit decode --pretty` and
-`crit show` print them for a user, and checks every field against what the ZDTM test
-made: the queue's name, attributes, mode, owner, times, and each message's priority and
-bytes in receive order; and the three open file descriptions of the queue with their
-flags.  Prints "#" diagnostics; exits 0 if all is as it must be.
+posix-mqueue.img, posix-mqueue-data.img and files.img, tar'ed and base64'd, between
+"CRIT-IMAGES-BEGIN pid=PID" and "CRIT-IMAGES-END" (the VM has no python).  This decodes
+them with CRIT (the wrapper scripts/build-criu.sh leaves in $MQ_PEEK_CACHE/criu/crit), as
+`crit decode --pretty` and `crit show` print them for a user, and checks every field
+against what the ZDTM test made: the queue's name, attributes, mode, owner, times, its
+message count and bytes; each message's priority and bytes in receive order, from the
+records of posix-mqueue-data.img (each an entry with the priorities and lengths of its
+messages and their bytes after it, as crit's "extra"; a record at offset 0 starts the
+queue again); and the three open file descriptions of the queue with their flags.
+Prints "#" diagnostics; exits 0 if all is as it must be.
 """
 import base64
 import io
@@ -69,12 +72,14 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(base64.b64decode(m.group(2))), mode="r:gz") as tar:
-            for member in ("posix-mqueue.img", "files.img"):
+            for member in ("posix-mqueue.img", "posix-mqueue-data.img", "files.img"):
                 with open(tmp + "/" + member, "wb") as f:
                     f.write(tar.extractfile(member).read())
         img = tmp + "/posix-mqueue.img"
         pretty = crit(tool, "decode", "-i", img, "--pretty")
         shown = crit(tool, "show", img)
+        data = json.loads(crit(tool, "decode", "-i", tmp + "/posix-mqueue-data.img", "--pretty"))
+        shown_data = crit(tool, "show", tmp + "/posix-mqueue-data.img")
         files = json.loads(crit(tool, "decode", "-i", tmp + "/files.img"))
 
     d = json.loads(pretty)
@@ -95,16 +100,35 @@ def main():
     expect("gid", q.get("gid"), GID)
     expect("atime_sec", q.get("atime_sec"), ATIME)
     expect("mtime_sec", q.get("mtime_sec"), MTIME)
-    msgs = q.get("msgs", [])
+    expect("the magic of posix-mqueue-data.img", data.get("magic"), "POSIX_MQ_DATA")
+    msgs = []
+    for rec in data.get("entries", []):
+        expect("the queue id of a record", rec.get("queue_id"), q.get("id"))
+        offset = int(rec.get("offset", -1))
+        if offset == 0:
+            msgs = []
+        expect("the offset of a record", offset, len(msgs))
+        prios, lens = rec.get("prio", []), rec.get("len", [])
+        raw = base64.b64decode(rec.get("extra", ""))
+        expect("the priorities and lengths of a record", len(prios), len(lens))
+        expect("the bytes of a record", (len(raw), int(rec.get("bytes", -1))), (sum(lens), sum(lens)))
+        pos = 0
+        for prio, length in zip(prios, lens):
+            msgs.append({"prio": prio, "data": raw[pos:pos + length]})
+            pos += length
+    expect("msg_count", int(q.get("msg_count", -1)), len(msgs))
+    expect("msg_bytes", int(q.get("msg_bytes", -1)), sum(len(m["data"]) for m in msgs))
     order = receive_order()
     expect("the number of messages", len(msgs), NMSGS)
     for i, (msg, n) in enumerate(zip(msgs, order)):
-        data = base64.b64decode(msg.get("data", ""))
-        print("# crit-check: message %d: prio %s, %d bytes" % (i, msg.get("prio"), len(data)))
+        payload = msg["data"]
+        print("# crit-check: message %d: prio %s, %d bytes" % (i, msg.get("prio"), len(payload)))
         expect("message %d's priority" % i, msg.get("prio"), msg_prio(n))
-        expect("message %d's bytes" % i, data, msg_bytes(n))
-    if name not in shown or '"msgs"' not in shown:
-        errors.append("crit show does not print the queue and its messages")
+        expect("message %d's bytes" % i, payload, msg_bytes(n))
+    if name not in shown or '"msg_count"' not in shown:
+        errors.append("crit show does not print the queue")
+    if '"prio"' not in shown_data or '"extra"' not in shown_data:
+        errors.append("crit show does not print the messages of posix-mqueue-data.img")
 
     pmq = [e for e in files.get("entries", []) if e.get("type") == "POSIX_MQUEUE"]
     expect("the number of open file descriptions of the queue in files.img", len(pmq), 3)

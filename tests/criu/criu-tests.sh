@@ -34,7 +34,8 @@
 #                          RLIMIT_MSGQUEUE stops removes the queues it created there, and
 #                          not the queue of the same name in CRIU's own namespace
 #   crit_images            `criu dump --leave-running` of --mode=flags; the test PASSes, and
-#                          its posix-mqueue.img and files.img are printed, tar'ed and base64'd,
+#                          its posix-mqueue.img, posix-mqueue-data.img and files.img are
+#                          printed, tar'ed and base64'd,
 #                          between CRIT-IMAGES-BEGIN and CRIT-IMAGES-END: the host decodes
 #                          and checks them with crit (tests/criu/crit-check.py)
 #   drain                  mq_peek.ko unloaded, --posix-mqueue-drain: the queues (--mode=all)
@@ -379,8 +380,8 @@ t_crit_images() {
 		res "$c" fail "criu dump --leave-running failed"
 	elif ! finish; then
 		res "$c" fail "the test did not PASS after the dump"
-	elif ! (cd "$d/img" && tar -czf "$d/crit.tgz" posix-mqueue.img files.img); then
-		res "$c" fail "no posix-mqueue.img or files.img"
+	elif ! (cd "$d/img" && tar -czf "$d/crit.tgz" posix-mqueue.img posix-mqueue-data.img files.img); then
+		res "$c" fail "no posix-mqueue.img, posix-mqueue-data.img or files.img"
 	else
 		echo "CRIT-IMAGES-BEGIN pid=$pid"
 		base64 "$d/crit.tgz"
