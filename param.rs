@@ -51,7 +51,10 @@ struct Param(bindings::kernel_param);
 // only through `arg`, before `init`).
 unsafe impl Sync for Param {}
 
+// Only the symbol's address is taken, never its value. Without CONFIG_LOCKDEP `struct
+// module` holds an empty `struct lockdep_map`, which rustc calls not FFI-safe.
 #[cfg(MODULE)]
+#[allow(improper_ctypes)]
 extern "C" {
     /// The module itself, as `module!` declares it for `THIS_MODULE`.
     static __this_module: kernel::types::Opaque<bindings::module>;
