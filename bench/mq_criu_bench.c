@@ -6,12 +6,16 @@
  * prints raw times, which bench/render_criu.py turns into ratios.
  *
  * For each cell (n messages of one size: 65,536 x 16 B and 1,024 x 64 KiB),
- * five contenders, each on a fresh queue of n messages (mq_maxmsg n,
+ * six contenders, each on a fresh queue of n messages (mq_maxmsg n,
  * mq_msgsize size, priorities 0-3, filled before the clock starts):
  *   dump_queue     `criu dump -t PID -v4` of a holder process that has the
  *                  queue open (the holder is this program exec'd anew, so its
  *                  memory is the same in both dumps; criu dump kills it)
  *   dump_empty     the same holder without the queue
+ *   dump_drain     `criu dump --posix-mqueue-drain` of the holder with the
+ *                  queue and mq_peek.ko unloaded (rmmod before the holder
+ *                  starts, insmod after the dump, both off the clock): what
+ *                  draining the queue costs a dump, image and put-back included
  *   drain          mq_receive() of all n messages into one buffer, in this
  *                  process: the floor, every byte copied to user space once
  *   drain_resend   receive all n into a buffer each, then mq_send() them all
@@ -25,7 +29,9 @@
  * dump is dump_queue - dump_empty of the same round; and, from the timestamps
  * of the dump's own -v4 log, the read of the queue (from the log line before
  * "Read N messages of queue" to it: F_MQ_PEEK_BATCH and the writing of each
- * batch's messages to posix-mqueue-data.img) and the writing of its entry (from
+ * batch's messages to posix-mqueue-data.img; in dump_drain, to "Drained N
+ * messages of queue": receive all, write them, send them back) and the writing
+ * of its entry (from
  * "Dumping queue" to the next line: the queue's protobuf entry).  Prints
  *   BENCH-CRIU n:size contender round ns        (round "w": warm-up)
  *   BENCH-CRIU-STAGE n:size contender round stage ns
@@ -195,18 +201,43 @@ static uint64_t dir_bytes(const char *dir)
 
 static void stages(const char *key, const char *name, const char *round);
 
-/* criu dump of a holder with (n > 0) or without the queue; ns, or 0 on failure. */
-static uint64_t dump(long n, long size, const char *key, const char *name, const char *round)
+/*
+ * mq_peek.ko off (rmmod) or back on (insmod): for dump_drain, which CRIU takes
+ * only on a kernel without F_MQ_PEEK.
+ */
+static void module(int on)
+{
+	const char *ko = getenv("MQ_PEEK_KO");
+	char cmd[512];
+
+	if (on)
+		snprintf(cmd, sizeof(cmd), "insmod %s", ko && *ko ? ko : "/lib/modules/mq_peek.ko");
+	else
+		snprintf(cmd, sizeof(cmd), "rmmod mq_peek");
+	if (system(cmd)) {
+		errno = EIO;
+		die(cmd);
+	}
+}
+
+/*
+ * criu dump of a holder with (n > 0) or without the queue, with
+ * --posix-mqueue-drain and mq_peek.ko unloaded if drain; ns, or 0 on failure.
+ */
+static uint64_t dump(long n, long size, int drain, const char *key, const char *name,
+		     const char *round)
 {
 	char pids[32];
 	char *argv[] = { (char *)criu, "dump", "-t", pids, "-D", WORKDIR "/img",
-			 "-o", "dump.log", "-v4", NULL };
+			 "-o", "dump.log", "-v4", drain ? "--posix-mqueue-drain" : NULL, NULL };
 	uint64_t t0, t;
 	pid_t pid;
 	int rc, st;
 
 	if (system("rm -rf " WORKDIR "/img") || mkdir(WORKDIR "/img", 0700))
 		die("mkdir " WORKDIR "/img");
+	if (drain)
+		module(0);
 	pid = start_holder(n, size);
 	snprintf(pids, sizeof(pids), "%d", pid);
 	t0 = now_ns();
@@ -224,6 +255,8 @@ static uint64_t dump(long n, long size, const char *key, const char *name, const
 	}
 	waitpid(pid, &st, 0);
 	mq_unlink(QNAME);
+	if (drain)
+		module(1);
 	return t;
 }
 
@@ -301,7 +334,8 @@ static long long stamp(const char *line)
 
 /*
  * Where a -v4 dump spends its time: the log's first and last stamps, the read
- * of the queue (from the line before "Read N messages of queue" to it), and
+ * of the queue (from the line before "Read N messages of queue", or "Drained N
+ * messages of queue", to it), and
  * the rest of the queue's dump (from it to the line after "Dumping queue",
  * i.e. the queue's entry written).
  */
@@ -328,7 +362,8 @@ static void stages(const char *key, const char *name, const char *round)
 			after = t;
 			want_after = 0;
 		}
-		if (strstr(line, "messages of queue /") && strstr(line, "Read ")) {
+		if (strstr(line, "messages of queue /") &&
+		    (strstr(line, "Read ") || strstr(line, "Drained "))) {
 			before_read = prev;
 			read = t;
 		}
@@ -348,9 +383,9 @@ static void stages(const char *key, const char *name, const char *round)
 
 static void cell(long n, long size, int rounds)
 {
-	enum { DUMP_QUEUE, DUMP_EMPTY, DRAIN, DRAIN_RESEND, BATCH_READ, NC };
-	static const char *const names[NC] = { "dump_queue", "dump_empty", "drain", "drain_resend",
-					       "batch_read" };
+	enum { DUMP_QUEUE, DUMP_EMPTY, DUMP_DRAIN, DRAIN, DRAIN_RESEND, BATCH_READ, NC };
+	static const char *const names[NC] = { "dump_queue", "dump_empty", "dump_drain", "drain",
+					       "drain_resend", "batch_read" };
 	char key[64];
 	int r, i;
 
@@ -368,13 +403,16 @@ static void cell(long n, long size, int rounds)
 
 			switch (c) {
 			case DUMP_QUEUE:
-				t = dump(n, size, key, names[c], rs);
+				t = dump(n, size, 0, key, names[c], rs);
 				if (t && r == rounds - 1)
 					printf("BENCH-CRIU-IMG %s %llu\n", key,
 					       (unsigned long long)dir_bytes(WORKDIR "/img"));
 				break;
 			case DUMP_EMPTY:
-				t = dump(0, size, key, names[c], rs);
+				t = dump(0, size, 0, key, names[c], rs);
+				break;
+			case DUMP_DRAIN:
+				t = dump(n, size, 1, key, names[c], rs);
 				break;
 			case DRAIN:
 				t = drain(n, size, 0);
