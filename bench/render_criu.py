@@ -11,12 +11,10 @@ queue in a dump, image and put-back included).  Every ratio is the median of the
 (the queue's share <= 1x a drain, and <= 1x a draining dump's) is judged on the median, and flagged "noisy" when the
 spread is wider than the median's distance to 1.
 """
-import json
-import os
 import sys
 from collections import defaultdict
 
-from benchstats import summary
+from benchstats import summary, write_outputs
 
 raw, out = sys.argv[1], sys.argv[2]
 R = defaultdict(lambda: defaultdict(dict))  # R[key][contender][round] = ns
@@ -185,8 +183,4 @@ if wall:
     md += ["", f"Wall time of the run (build excluded): {wall} s."]
 
 text = "\n".join(md) + "\n"
-with open(os.path.join(out, "criu.md"), "w") as fp:
-    fp.write(text)
-with open(os.path.join(out, "criu.json"), "w") as fp:
-    json.dump(result, fp, indent=1)
-print(text, end="")
+write_outputs(out, "criu", text, result)

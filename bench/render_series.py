@@ -14,13 +14,11 @@ boot to boot, what decides whether the figure can be trusted).  The target (with
 median's distance to 1.02.  Also shown: the pooled ratio (every patched round's figure
 against every unpatched one's, medians), and the raw ratio (without the pipe).
 """
-import json
-import os
 import statistics
 import sys
 from collections import defaultdict
 
-from benchstats import summary
+from benchstats import summary, write_outputs
 
 raw, out = sys.argv[1], sys.argv[2]
 LIMIT = 1.02
@@ -111,8 +109,4 @@ md += ["", "*noisy*: the spread of the ratios is wider than the median's distanc
 if wall:
     md += ["", f"Wall time (boots included, builds excluded): {wall} s."]
 text = "\n".join(md) + "\n"
-with open(os.path.join(out, "series.md"), "w") as fp:
-    fp.write(text)
-with open(os.path.join(out, "series.json"), "w") as fp:
-    json.dump(result, fp, indent=1)
-print(text, end="")
+write_outputs(out, "series", text, result)
