@@ -345,6 +345,8 @@ run_criu_tests() {
 		! cc -static -O2 -Wall -Wextra -Werror -o build/criu/reaper tests/criu/reaper.c \
 			>> "$LOGS/build-criu.log" 2>&1 ||
 		! cc -static -O2 -Wall -Wextra -Werror -o build/criu/mqstate tests/criu/mqstate.c \
+			>> "$LOGS/build-criu.log" 2>&1 ||
+		! cc -static -O2 -Wall -Wextra -Werror -o build/criu/mqchurn tests/criu/mqchurn.c \
 			>> "$LOGS/build-criu.log" 2>&1; then
 		tail -20 "$LOGS/build-criu.log" | sed 's/^/# /'
 		for c in "${CRIU_CASES[@]}"; do
@@ -356,7 +358,7 @@ run_criu_tests() {
 	fi
 	rm -f "$out"	# never count a previous run's results
 	scripts/vm --timeout "$TEST_VM_TIMEOUT" --quiet --output "$out" --root "$root" --add build/criu/reaper \
-		--add build/criu/mqstate --add tests/criu/criu-tests.sh \
+		--add build/criu/mqstate --add build/criu/mqchurn --add tests/criu/criu-tests.sh \
 		-- reaper sh /opt/criu-tests.sh 2> "$LOGS/vm-criu.err" || rc=$?
 	[ -f "$out" ] || : > "$out"
 	grep '^#' "$out" || true

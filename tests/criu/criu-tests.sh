@@ -47,11 +47,19 @@
 #   drain_notify           a registered notification (which putting the messages back
 #                          would fire): the drain is refused, the queue and the
 #                          registration are unchanged
+#   reread                 mqchurn, outside the dumped tree, takes a message out of the
+#                          queue (--mode=big: several F_MQ_PEEK_BATCH calls) and puts it
+#                          back once while the dump reads it: the dump says the queue
+#                          changed and reads it again, and the restored test PASSes
+#   reread_fail            mqchurn does so on every write of posix-mqueue-data.img: the
+#                          dump fails after 8 reads naming the queue, the process runs on,
+#                          the queue is unchanged (but for its version) and the test PASSes
 MODES="empty one mixed big full unlinked flags shared twice notify"
 CASES="criu_check zdtm_msgque"
 for m in $MODES; do CASES="$CASES posix_mqueue_$m"; done
 CASES="$CASES restore_reuse leave_running peek_only no_module restore_limit notify_signal"
 CASES="$CASES rollback_ipcns crit_images drain drain_leave_running drain_outside drain_notify"
+CASES="$CASES reread reread_fail"
 if [ "${1:-}" = --list ]; then
 	for c in $CASES; do echo "$c"; done
 	exit 0
@@ -527,6 +535,174 @@ t_drain_notify() {
 	fi
 	kill -9 "$pid" 2>/dev/null
 	rm -f "/dev/mqueue/$q"
+}
+
+# ---- a process outside the dumped tree changes the queue while the dump reads it
+# churn_start COUNT QUEUE: mqchurn COUNT QUEUE in the background, its pid in $churn, once
+# it watches $d/img (the dump writes posix-mqueue-data.img there after each batch call)
+churn_start() {
+	mqchurn "$1" "/$2" "$d/img" posix-mqueue-data.img > "$d/churn.out" 2>&1 &
+	churn=$!
+	i=0
+	while ! grep -q '^ready$' "$d/churn.out" && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q '^ready$' "$d/churn.out"
+}
+# churn_stop: stop mqchurn (between two changes), its status in $churn_rc
+churn_stop() {
+	kill -TERM "$churn" 2>/dev/null
+	churn_rc=0
+	wait "$churn" || churn_rc=$?
+	grep -v '^ready$' "$d/churn.out" | sed 's/^/#   mqchurn: /'
+}
+# How many reads the dump of queue $q found changed
+rereads() { grep -c "Queue /$q changed while it was read (try" "$d/img/dump.log"; }
+CHURN_TRIES=4
+
+# reread_once: 0 the case passed, 1 it failed (why in $why), 2 the change missed the read
+reread_once() {
+	if ! start "$c" "$Z/posix_mqueue" --mode=big; then
+		why="the test did not start"
+		return 1
+	fi
+	q=zdtm-$pid-big
+	if ! churn_start 1 "$q"; then
+		churn_stop
+		kill -9 "$pid"
+		why="mqchurn did not start"
+		return 1
+	fi
+	if ! dump; then
+		churn_stop
+		grep 'Error (criu/posix-mqueue' "$d/img/dump.log" | sed 's/^/#   /'
+		log_tail "$d/img/dump.log"
+		kill -9 "$pid"
+		why="criu dump failed"
+		return 1
+	fi
+	churn_stop
+	gone "$pid"
+	rm -f /dev/mqueue/zdtm-"$pid"-*
+	echo "#   reads found changed: $(rereads)"
+	grep "Queue /$q changed\|messages of queue /$q" "$d/img/dump.log" | sed 's/^/#   /'
+	if ! grep -q "Queue /$q changed while it was read (try 1 of 8), reading it again" "$d/img/dump.log"; then
+		return 2
+	fi
+	if [ $churn_rc != 0 ] || ! grep -q '^changes 1$' "$d/churn.out"; then
+		why="mqchurn did not change the queue once (exit status $churn_rc)"
+		return 1
+	fi
+	if ! grep -q "Read 6 messages of queue /$q with F_MQ_PEEK_BATCH" "$d/img/dump.log"; then
+		log_tail "$d/img/dump.log"
+		why="the dump did not read the 6 messages again"
+		return 1
+	fi
+	if ! restore; then
+		log_tail "$d/img/restore.log"
+		why="criu restore failed"
+		return 1
+	fi
+	if ! finish; then
+		why="the restored test did not PASS"
+		return 1
+	fi
+	return 0
+}
+t_reread() {
+	c=reread
+	n=1
+	while :; do
+		why=
+		reread_once
+		rc=$?
+		[ $rc = 2 ] || break
+		echo "# $c: try $n of $CHURN_TRIES: mqchurn's change missed the dump's read"
+		[ $n -lt $CHURN_TRIES ] || break
+		n=$((n + 1))
+	done
+	case $rc in
+	0) res "$c" ok ;;
+	1) res "$c" fail "$why" ;;
+	*) res "$c" fail "mqchurn's change missed the dump's read $CHURN_TRIES times: no re-read to test" ;;
+	esac
+}
+
+# reread_fail_once: 0 the case passed, 1 it failed (why in $why), 2 a read was not changed
+reread_fail_once() {
+	if ! start "$c" "$Z/posix_mqueue" --mode=big; then
+		why="the test did not start"
+		return 1
+	fi
+	q=zdtm-$pid-big
+	mqstate "/$q" > "$d/before" 2>&1
+	if ! churn_start 0 "$q"; then
+		churn_stop
+		kill -9 "$pid"
+		why="mqchurn did not start"
+		return 1
+	fi
+	if dump; then
+		churn_stop
+		echo "#   reads found changed: $(rereads) (the dump succeeded)"
+		# A read mqchurn did not catch up with: the queue is gone with the process.
+		rm -f /dev/mqueue/zdtm-"$pid"-*
+		return 2
+	fi
+	churn_stop
+	mqstate "/$q" > "$d/after" 2>&1
+	sed 's/^/#   before: /' "$d/before"
+	sed 's/^/#   after:  /' "$d/after"
+	sed 's/ changes=[0-9]*//' "$d/before" > "$d/before.nc"
+	sed 's/ changes=[0-9]*//' "$d/after" > "$d/after.nc"
+	echo "#   reads found changed: $(rereads)"
+	grep "Queue /$q changed during" "$d/img/dump.log" | sed 's/^/#   /'
+	if ! grep -q "Queue /$q changed during each of 8 reads: a process outside the dumped tree is using it" \
+		"$d/img/dump.log"; then
+		grep 'Error (criu/posix-mqueue' "$d/img/dump.log" | sed 's/^/#   /'
+		log_tail "$d/img/dump.log"
+		kill -9 "$pid"
+		why="the dump failed without naming the queue that changed"
+		return 1
+	elif [ "$(rereads)" != 8 ]; then
+		kill -9 "$pid"
+		why="the dump did not warn about each of the 8 reads"
+		return 1
+	elif [ $churn_rc != 0 ]; then
+		kill -9 "$pid"
+		why="mqchurn failed (exit status $churn_rc)"
+		return 1
+	elif ! alive "$pid"; then
+		why="the process is gone after the failed dump"
+		return 1
+	elif ! grep -q 'messages=6 ' "$d/before" || ! cmp -s "$d/before.nc" "$d/after.nc"; then
+		kill -9 "$pid"
+		why="the queue changed"
+		return 1
+	elif ! finish; then
+		why="the test did not PASS after the failed dump"
+		return 1
+	fi
+	return 0
+}
+t_reread_fail() {
+	c=reread_fail
+	n=1
+	while :; do
+		why=
+		reread_fail_once
+		rc=$?
+		[ $rc = 2 ] || break
+		echo "# $c: try $n of $CHURN_TRIES: a read of the dump was not changed"
+		[ $n -lt $CHURN_TRIES ] || break
+		n=$((n + 1))
+	done
+	case $rc in
+	0) res "$c" ok ;;
+	1) res "$c" fail "$why" ;;
+	*) res "$c" fail "the dump succeeded $CHURN_TRIES times, mqchurn did not change every read" ;;
+	esac
 }
 
 # run_case NAME
