@@ -24,7 +24,7 @@ use crate::{
     attr::{first_record_cap, BatchArgs, BatchOut, Record},
     cursor::{Lost, Start},
     peek::{enomsg, Section, Snapshot, CHUNK, WALK_BATCH},
-    queue::{Msg, Queue, Reader, Saved, Version},
+    queue::{Msg, Pos, Queue, Reader, Saved, Version},
     stats::Stats,
 };
 use core::mem::MaybeUninit;
@@ -54,6 +54,12 @@ impl Stage<'_> {
     #[inline]
     fn len(&self) -> usize {
         self.len
+    }
+
+    /// The most bytes the stage holds.
+    #[inline]
+    fn capacity(&self) -> usize {
+        self.buf.len()
     }
 
     /// The bytes staged.
@@ -89,7 +95,6 @@ struct Out<'s> {
     /// Records in those bytes.
     count: usize,
     stage: Stage<'s>,
-    stage_cap: usize,
     /// Records in `stage`.
     staged: usize,
     /// A write to `buf` faulted: the call ends with the records written whole before it.
@@ -142,9 +147,7 @@ impl Out<'_> {
         g.copied(got);
         // A short read cannot happen (a message has all its segments); if it did, the record
         // would still be well formed: its rest zeroed, its `data_len` what was read.
-        for d in &mut spare[Record::SIZE + got..end] {
-            d.write(0);
-        }
+        spare[Record::SIZE + got..end].fill(MaybeUninit::new(0));
         let mut hdr = Record::new(msg.priority(), msg.len(), got);
         hdr.rec_len = size as u32;
         // SAFETY: `spare` holds `size >= Record::SIZE` bytes, so the header fits.
@@ -152,6 +155,55 @@ impl Out<'_> {
         // SAFETY: The `size` bytes after the old length were all initialised just above.
         unsafe { self.stage.set_len(at + size) };
         self.staged += 1;
+    }
+
+    /// Appends the record of the whole message at `pos` if it ends in the stage at most at
+    /// `limit` (at most where the caller's buffer ends) and returns its payload bytes, else
+    /// `None`.  What [`Out::push`] does for a message whose record fits whole, which is what
+    /// nearly every record of a call is, without any choice per byte range.
+    #[inline(always)]
+    fn push_whole(&mut self, pos: Pos<'_>, limit: usize) -> Option<usize> {
+        let msg = pos.msg();
+        let len = msg.len();
+        let size = Record::len_of(len);
+        let at = self.stage.len();
+        // Saturating: a record that cannot fit ends past `limit` whatever its length.
+        let end = at.saturating_add(size);
+        if end > limit.min(self.stage.capacity()) {
+            return None;
+        }
+        // SAFETY: `at <= end <= self.stage.buf.len()`, checked just above.
+        let rec = unsafe { self.stage.buf.get_unchecked_mut(at..end) };
+        let p = rec.as_mut_ptr().cast::<u8>();
+        // Zero padding, so that no stale kernel bytes reach user space: one word over the
+        // record's last eight bytes, before the payload and the header overwrite what of it
+        // is theirs.
+        // SAFETY: `rec` holds `size >= Record::SIZE >= 8` bytes (`end` did not saturate), so
+        // its last eight bytes are `p + size - 8 .. p + size`.
+        unsafe { p.add(size).sub(8).cast::<u64>().write_unaligned(0) };
+        // `size - Record::SIZE >= len` bytes after the header: the whole payload is copied.
+        // SAFETY: `rec` holds at least `Record::SIZE` bytes.
+        let got = pos.read_head(unsafe { rec.get_unchecked_mut(Record::SIZE..) });
+        if got != len {
+            // A short read cannot happen (a message has all its segments); if it did, the
+            // record would still be well formed: its rest zeroed, its `data_len` what was
+            // read.
+            rec[Record::SIZE + got..].fill(MaybeUninit::new(0));
+        }
+        let hdr = Record {
+            // At most the stage's size, 64 KiB: this never truncates.
+            rec_len: size as u32,
+            msg_prio: msg.priority(),
+            msg_len: len as u64,
+            data_len: got as u64,
+        };
+        // SAFETY: `rec` holds at least `Record::SIZE` bytes.
+        unsafe { p.cast::<Record>().write_unaligned(hdr) };
+        // SAFETY: The `size` bytes after the old length are initialised: the header, the
+        // payload copied (or zeroed), and the padding after it, zeroed.
+        unsafe { self.stage.set_len(end) };
+        self.staged += 1;
+        Some(got)
     }
 
     /// Copies the staged records to the caller's buffer.  On a fault, writes them again one
@@ -277,48 +329,67 @@ impl<'a> Batch<'a> {
         // With the version unchanged the saved position is valid and `index` is below the
         // queue's length: the walk cannot get lost.
         let found = g.find(index, from, budget).map_err(|_: Lost| enomsg())?;
-        let (mut pos, mut steps) = (found.pos, found.steps);
+        let (mut pos, steps) = (found.pos, found.steps);
         if found.at != index {
             return Ok(Some(Ended::Pause(pos.save(), found.at)));
         }
         self.single = false;
 
+        // Nothing is written to the caller's buffer while the lock is held: this hold may stage
+        // records up to the stage's end or the buffer's, whichever comes first...
+        let room_end = self.out.len.saturating_sub(self.out.written);
+        let limit = room_end.min(self.out.stage.capacity());
+        // ... and take messages up to the queue's end or the end of its step budget (one step
+        // from each record to the next), whichever comes first.
+        let stop = curmsgs.min(
+            index
+                .saturating_add(WALK_BATCH.saturating_sub(steps))
+                .saturating_add(1),
+        );
+        let (mut moved, mut bytes) = (0, 0);
         let mut last = None;
         let end = loop {
-            let msg = pos.msg();
-            let Some(data) = self.out.data_for(msg.len()) else {
-                break Ended::Done;
-            };
-            if Record::len_of(data) > self.out.stage_cap - self.out.stage.len() {
-                break if self.out.staged == 0 {
-                    // A first record takes as much of whatever message is at `index` as
-                    // fills the buffer, decided again by the snapshot from the message it
-                    // finds (the queue may change once the lock is dropped); a later one
-                    // is taken only from this same version, in which the message and its
-                    // length are the ones seen here.
-                    Ended::Big(if self.out.records() == 0 {
-                        first_record_cap(self.out.room())
-                    } else {
-                        msg.len()
-                    })
-                } else {
-                    Ended::Flush(pos.save(), index)
+            if let Some(got) = self.out.push_whole(pos, limit) {
+                bytes += got;
+            } else {
+                let msg = pos.msg();
+                let Some(data) = self.out.data_for(msg.len()) else {
+                    break Ended::Done;
                 };
+                if Record::len_of(data) > self.out.stage.capacity() - self.out.stage.len() {
+                    break if self.out.staged == 0 {
+                        // A first record takes as much of whatever message is at `index` as
+                        // fills the buffer, decided again by the snapshot from the message it
+                        // finds (the queue may change once the lock is dropped); a later one
+                        // is taken only from this same version, in which the message and its
+                        // length are the ones seen here.
+                        Ended::Big(if self.out.records() == 0 {
+                            first_record_cap(self.out.room())
+                        } else {
+                            msg.len()
+                        })
+                    } else {
+                        Ended::Flush(pos.save(), index)
+                    };
+                }
+                self.out.push(&g, msg, pos.reader(), data);
             }
-            self.out.push(&g, msg, pos.reader(), data);
             last = Some(pos);
             index += 1;
-            if index >= curmsgs || self.out.room() < Record::SIZE {
-                break Ended::Done;
-            }
-            if steps >= WALK_BATCH {
-                // Go on from this message in the next hold: one step to the next.
-                break Ended::Pause(pos.save(), index - 1);
+            let full = self.out.stage.len().saturating_add(Record::SIZE) > room_end;
+            if index >= stop || full {
+                break if index >= curmsgs || full {
+                    Ended::Done
+                } else {
+                    // Go on from this message in the next hold: one step to the next.
+                    Ended::Pause(pos.save(), index - 1)
+                };
             }
             pos = pos.move_next().ok_or_else(enomsg)?;
-            steps += 1;
-            g.walked(1);
+            moved += 1;
         };
+        g.walked(moved);
+        g.copied(bytes);
         if let Some(p) = last {
             p.remember(index - 1);
         }
@@ -418,7 +489,6 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
             written: 0,
             count: 0,
             stage: Stage { buf: stage, len: 0 },
-            stage_cap,
             staged: 0,
             faulted: false,
         },

@@ -355,6 +355,31 @@ impl<'g> Pos<'g> {
         unsafe { &*container_of!(self.link.as_ptr(), bindings::msg_msg, m_list).cast::<Msg>() }
     }
 
+    /// Copies the message's first payload bytes into `dst`, as many as fit and the message
+    /// has, and returns how many that was; the first that many bytes of `dst` are then
+    /// initialised.  What [`Reader::read`] does from byte 0, with the common case, bytes that
+    /// all lie in the `msg_msg` itself (the first `DATALEN_MSG`), as one plain copy.
+    #[inline]
+    pub(crate) fn read_head(self, dst: &mut [MaybeUninit<u8>]) -> usize {
+        let msg = self.msg();
+        let n = dst.len().min(msg.len());
+        if n > bindings::DATALEN_MSG {
+            return self.reader().read(dst);
+        }
+        // SAFETY: The payload starts right after the `msg_msg` header, whose piece holds its
+        // first `min(m_ts, DATALEN_MSG)` bytes, and `n` is at most both; `dst` holds at least
+        // `n` bytes.  The message is live (the lock is held) and cannot overlap `dst`, a
+        // buffer owned by the caller.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                msg.raw().add(1).cast::<u8>(),
+                dst.as_mut_ptr().cast::<u8>(),
+                n,
+            )
+        };
+        n
+    }
+
     /// A reader of the message's payload from its first byte.
     pub(crate) fn reader(self) -> Reader<'g> {
         // INVARIANT: No segment followed yet: the bytes from 0 are in the `msg_msg` itself.
