@@ -164,11 +164,7 @@ impl Out<'_> {
     /// does not fit ([`Run::NoFit`]), or after the record of the message at `stop - 1` or one
     /// after which the caller's buffer has no room for a header (before `room_end`,
     /// [`Run::Last`]).  Returns where it stopped: the message and its index.
-    ///
-    /// Not inlined: in a function of its own the loop has the registers to itself (inlined
-    /// into [`Batch::hold`], whose walk to the first message is inlined too, part of its state
-    /// went to the stack, and every record paid for it).
-    #[inline(never)]
+    #[inline(always)]
     fn stage_whole<'g>(
         &mut self,
         mut pos: Pos<'g>,
@@ -260,50 +256,40 @@ impl Out<'_> {
     /// Copies the staged records to the caller's buffer.  On a fault, writes them again one
     /// at a time, up to the first one that faults: exactly the records before the first
     /// byte that cannot be written are counted.
-    #[inline]
     fn flush(&mut self) {
         let stage = self.stage.as_slice();
         if stage.is_empty() {
             return;
         }
-        let done = if UserSlice::new(self.buf.wrapping_add(self.written), stage.len())
+        let mut done = stage.len();
+        if UserSlice::new(self.buf.wrapping_add(self.written), done)
             .writer()
             .write_slice(stage)
             .is_ok()
         {
             self.count += self.staged;
-            stage.len()
         } else {
             self.faulted = true;
-            self.written_whole()
-        };
+            done = 0;
+            for _ in 0..self.staged {
+                let mut rec_len = [0u8; 4];
+                rec_len.copy_from_slice(&stage[done..done + 4]);
+                let end = done + u32::from_ne_bytes(rec_len) as usize;
+                if UserSlice::new(self.buf.wrapping_add(self.written + done), end - done)
+                    .writer()
+                    .write_slice(&stage[done..end])
+                    .is_err()
+                {
+                    break;
+                }
+                done = end;
+                self.count += 1;
+            }
+        }
         self.written += done;
         self.staged = 0;
         // SAFETY: Bytes need no drop; the stage is refilled from the start.
         unsafe { self.stage.set_len(0) };
-    }
-
-    /// After a fault in [`Out::flush`]: writes the staged records one at a time up to the
-    /// first one that faults, counts them, and returns their bytes.
-    #[cold]
-    fn written_whole(&mut self) -> usize {
-        let stage = self.stage.as_slice();
-        let mut done = 0;
-        for _ in 0..self.staged {
-            let mut rec_len = [0u8; 4];
-            rec_len.copy_from_slice(&stage[done..done + 4]);
-            let end = done + u32::from_ne_bytes(rec_len) as usize;
-            if UserSlice::new(self.buf.wrapping_add(self.written + done), end - done)
-                .writer()
-                .write_slice(&stage[done..end])
-                .is_err()
-            {
-                break;
-            }
-            done = end;
-            self.count += 1;
-        }
-        done
     }
 
     /// Writes one record straight from a snapshot (too large for the stage).  The caller

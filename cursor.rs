@@ -43,7 +43,7 @@ pub(crate) enum Lost {
 
 impl<'q> Guard<'q> {
     /// Walks towards the message at `index`, from `from`, at most `budget` list steps.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn find(&self, index: usize, from: Start, budget: usize) -> Result<Found<'_>, Lost> {
         let (mut pos, mut at, cursor_hit) = match from {
             Start::Saved(saved, at) => (self.resume(&saved).ok_or(Lost::Changed)?, at, false),
@@ -72,7 +72,6 @@ impl<'q> Guard<'q> {
 
     /// The nearest of the head, the tail and the last peek position to `index`, which is
     /// below the queue's length, with its index and whether it is the last peek position.
-    #[inline(always)]
     fn nearest(&self, index: usize) -> Option<(Pos<'_>, usize, bool)> {
         let n = self.len();
         let mut best = (index, self.first()?, 0, false);

@@ -93,7 +93,7 @@ impl<'q, 's> Section<'q, 's> {
     }
 
     /// [`Guard::find`], counted.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn find(
         &self,
         index: usize,
@@ -117,7 +117,7 @@ impl<'q> Deref for Section<'q, '_> {
 }
 
 impl Drop for Section<'_, '_> {
-    #[inline(always)]
+    #[inline]
     fn drop(&mut self) {
         // Runs before `guard` is dropped, i.e. while the lock is still held.
         self.stats

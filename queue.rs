@@ -107,7 +107,6 @@ pub(crate) struct Guard<'q> {
 }
 
 impl Drop for Guard<'_> {
-    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: The lock is held by this thread (type invariant) and released exactly once.
         unsafe { bindings::spin_unlock(core::ptr::addr_of_mut!((*self.q.raw()).lock)) };
@@ -205,7 +204,6 @@ impl<'q> Guard<'q> {
     }
 
     /// The message `mq_receive()` would return next: highest priority, oldest.
-    #[inline(always)]
     pub(crate) fn first(&self) -> Option<Pos<'_>> {
         // SAFETY: The lock is held (type invariant); the field is the tree's cached
         // rightmost node.
@@ -224,7 +222,6 @@ impl<'q> Guard<'q> {
 
     /// Turns a saved position back into a live one if the queue's version is unchanged since
     /// it was saved, else `None`.
-    #[inline(always)]
     pub(crate) fn resume(&self, saved: &Saved) -> Option<Pos<'_>> {
         // INVARIANT: With the version unchanged nothing was inserted or removed since the
         // position was found in this queue's tree, so its node and message are still there.
@@ -251,7 +248,6 @@ impl<'q> Guard<'q> {
 
     /// The position of the last peek of this queue and its index in receive order, if the
     /// queue has not changed since (`struct mq_peek_pos`, patch 7).
-    #[inline(always)]
     pub(crate) fn cursor(&self) -> Option<(Pos<'_>, usize)> {
         // SAFETY: The lock is held (type invariant); `peek_pos` is protected by it.
         let p = unsafe { &(*self.raw()).peek_pos };
