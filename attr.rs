@@ -252,7 +252,9 @@ impl Record {
 
     /// `rec_len` of a record of `data` payload bytes: header, payload, padding.
     pub(crate) const fn len_of(data: usize) -> usize {
-        align_record(Self::SIZE + data)
+        // Saturating, not checked: no branch per record for an overflow that no length a
+        // message can have comes near.
+        align_record(data.saturating_add(Self::SIZE))
     }
 
     /// The header's bytes.

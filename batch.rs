@@ -24,7 +24,7 @@ use crate::{
     attr::{first_record_cap, BatchArgs, BatchOut, Record},
     cursor::{Lost, Start},
     peek::{enomsg, Section, Snapshot, CHUNK, WALK_BATCH},
-    queue::{Msg, Queue, Reader, Saved, Version},
+    queue::{copy_bytes, Msg, Pos, Queue, Reader, Saved, Version},
     stats::Stats,
 };
 use core::mem::MaybeUninit;
@@ -54,6 +54,12 @@ impl Stage<'_> {
     #[inline]
     fn len(&self) -> usize {
         self.len
+    }
+
+    /// The most bytes the stage holds.
+    #[inline]
+    fn capacity(&self) -> usize {
+        self.buf.len()
     }
 
     /// The bytes staged.
@@ -89,7 +95,6 @@ struct Out<'s> {
     /// Records in those bytes.
     count: usize,
     stage: Stage<'s>,
-    stage_cap: usize,
     /// Records in `stage`.
     staged: usize,
     /// A write to `buf` faulted: the call ends with the records written whole before it.
@@ -142,9 +147,7 @@ impl Out<'_> {
         g.copied(got);
         // A short read cannot happen (a message has all its segments); if it did, the record
         // would still be well formed: its rest zeroed, its `data_len` what was read.
-        for d in &mut spare[Record::SIZE + got..end] {
-            d.write(0);
-        }
+        spare[Record::SIZE + got..end].fill(MaybeUninit::new(0));
         let mut hdr = Record::new(msg.priority(), msg.len(), got);
         hdr.rec_len = size as u32;
         // SAFETY: `spare` holds `size >= Record::SIZE` bytes, so the header fits.
@@ -152,6 +155,102 @@ impl Out<'_> {
         // SAFETY: The `size` bytes after the old length were all initialised just above.
         unsafe { self.stage.set_len(at + size) };
         self.staged += 1;
+    }
+
+    /// Stages the records of whole messages from `pos`, the message at `index`, on, for as
+    /// long as each ends in the stage at most at `limit` (at most where the caller's buffer
+    /// ends): what [`Out::push`] does for a record that fits whole, which nearly every record
+    /// of a call is, in a loop whose state fits in registers.  Stops before a record that
+    /// does not fit ([`Run::NoFit`]), or after the record of the message at `stop - 1` or one
+    /// after which the caller's buffer has no room for a header (before `room_end`,
+    /// [`Run::Last`]).  Returns where it stopped: the message and its index.
+    #[inline(always)]
+    fn stage_whole<'g>(
+        &mut self,
+        mut pos: Pos<'g>,
+        mut index: usize,
+        stop: usize,
+        room_end: usize,
+        limit: usize,
+    ) -> (Pos<'g>, usize, Run) {
+        let limit = limit.min(self.stage.capacity());
+        // `index < stop`: the caller takes at least the message at `index`.
+        let last = stop - 1;
+        let first = index;
+        let base = self.stage.buf.as_mut_ptr().cast::<u8>();
+        let mut at = self.stage.len();
+        let run = loop {
+            let msg = pos.msg();
+            let len = msg.len();
+            let head = pos.payload_head(len);
+            let size = Record::len_of(len);
+            // Saturating: a record that cannot fit ends past `limit` whatever its length.
+            let end = at.saturating_add(size);
+            if end > limit {
+                break Run::NoFit;
+            }
+            // SAFETY: `at <= end <= limit <= self.stage.buf.len()`: the record's `size` bytes
+            // (`end` did not saturate) lie in the stage.
+            let rec = unsafe { base.add(at) };
+            // Zero padding, so that no stale kernel bytes reach user space: one word over the
+            // record's last eight bytes, before the payload and the header overwrite what of
+            // it is theirs.
+            // SAFETY: `size >= Record::SIZE >= 8`, so the word is the record's last eight bytes.
+            unsafe { rec.add(size).sub(8).cast::<u64>().write_unaligned(0) };
+            // SAFETY: `size >= Record::SIZE + len`: the payload's `len` bytes after the header
+            // lie in the record.
+            let data = unsafe { rec.add(Record::SIZE) };
+            let got = match head {
+                Some(src) => {
+                    // SAFETY: `src` holds `len` bytes, `data` has room for them, and a queued
+                    // message cannot overlap the stage, which this call owns.
+                    unsafe { copy_bytes(src.as_ptr(), data, len) };
+                    len
+                }
+                // SAFETY: As above, `data` has room for `len` bytes, which nothing else refers
+                // to while `read_long` runs.
+                None => read_long(pos, unsafe {
+                    core::slice::from_raw_parts_mut(data.cast::<MaybeUninit<u8>>(), len)
+                }),
+            };
+            let hdr = Record {
+                // At most the stage's size, 64 KiB: this never truncates.
+                rec_len: size as u32,
+                msg_prio: msg.priority(),
+                msg_len: len as u64,
+                data_len: got as u64,
+            };
+            // SAFETY: The record holds at least `Record::SIZE` bytes.
+            unsafe { rec.cast::<Record>().write_unaligned(hdr) };
+            at = end;
+            if index >= last || at.saturating_add(Record::SIZE) > room_end {
+                break Run::Last;
+            }
+            let Some(next) = pos.move_next() else {
+                break Run::Lost;
+            };
+            pos = next;
+            index += 1;
+        };
+        // SAFETY: The bytes up to `at` are initialised: those before the old length were, and
+        // each record after it was written whole (header, payload, padding) just above.
+        unsafe { self.stage.set_len(at) };
+        // Records staged: one per message from `first` to `index`, that one unless it did not
+        // fit.
+        self.staged += index - first + usize::from(!matches!(run, Run::NoFit));
+        (pos, index, run)
+    }
+
+    /// The payload bytes of the records staged from offset `from` of the stage on.
+    fn payload_from(&self, mut from: usize) -> usize {
+        let stage = self.stage.as_slice();
+        let mut n = 0;
+        while let Some(rec) = stage.get(from..from + Record::SIZE) {
+            let rec_len = u32::from_ne_bytes(rec[..4].try_into().unwrap_or_default()) as usize;
+            n += u64::from_ne_bytes(rec[16..].try_into().unwrap_or_default()) as usize;
+            from += rec_len.max(Record::SIZE);
+        }
+        n
     }
 
     /// Copies the staged records to the caller's buffer.  On a fault, writes them again one
@@ -212,6 +311,28 @@ impl Out<'_> {
     }
 }
 
+/// Where [`Out::stage_whole`] stopped.
+enum Run {
+    /// It staged the record of the message it stopped at: the hold's last.
+    Last,
+    /// The record of the message it stopped at does not fit whole.
+    NoFit,
+    /// It staged the record of the message it stopped at, and found no message after it
+    /// although the queue's length said there was one.
+    Lost,
+}
+
+/// Copies the payload of a message longer than its `msg_msg` holds into `dst` (its length):
+/// F_MQ_PEEK's segment walk, out of [`Out::stage_whole`]'s loop.  A short read cannot happen
+/// (a message has all its segments); if it did, the record would still be well formed: its
+/// rest zeroed, its `data_len` what was read.
+#[inline(never)]
+fn read_long(pos: Pos<'_>, dst: &mut [MaybeUninit<u8>]) -> usize {
+    let got = pos.reader().read(dst);
+    dst[got..].fill(MaybeUninit::new(0));
+    got
+}
+
 /// What one hold of the lock ended with.
 enum Ended {
     /// The caller's buffer is full, or the queue has no more messages.
@@ -265,7 +386,7 @@ impl<'a> Batch<'a> {
             self.next = None;
         }
         let (_, curmsgs) = *self.version.get_or_insert_with(|| (g.version(), g.len()));
-        let mut index = self.index();
+        let index = self.index();
         if index >= curmsgs {
             return Ok(None);
         }
@@ -277,52 +398,67 @@ impl<'a> Batch<'a> {
         // With the version unchanged the saved position is valid and `index` is below the
         // queue's length: the walk cannot get lost.
         let found = g.find(index, from, budget).map_err(|_: Lost| enomsg())?;
-        let (mut pos, mut steps) = (found.pos, found.steps);
+        let (pos, steps) = (found.pos, found.steps);
         if found.at != index {
             return Ok(Some(Ended::Pause(pos.save(), found.at)));
         }
         self.single = false;
 
-        let mut last = None;
-        let end = loop {
-            let msg = pos.msg();
-            let Some(data) = self.out.data_for(msg.len()) else {
-                break Ended::Done;
-            };
-            if Record::len_of(data) > self.out.stage_cap - self.out.stage.len() {
-                break if self.out.staged == 0 {
-                    // A first record takes as much of whatever message is at `index` as
-                    // fills the buffer, decided again by the snapshot from the message it
-                    // finds (the queue may change once the lock is dropped); a later one
-                    // is taken only from this same version, in which the message and its
-                    // length are the ones seen here.
-                    Ended::Big(if self.out.records() == 0 {
-                        first_record_cap(self.out.room())
-                    } else {
-                        msg.len()
-                    })
-                } else {
-                    Ended::Flush(pos.save(), index)
-                };
-            }
-            self.out.push(&g, msg, pos.reader(), data);
-            last = Some(pos);
-            index += 1;
-            if index >= curmsgs || self.out.room() < Record::SIZE {
-                break Ended::Done;
-            }
-            if steps >= WALK_BATCH {
-                // Go on from this message in the next hold: one step to the next.
-                break Ended::Pause(pos.save(), index - 1);
-            }
-            pos = pos.move_next().ok_or_else(enomsg)?;
-            steps += 1;
-            g.walked(1);
-        };
-        if let Some(p) = last {
-            p.remember(index - 1);
+        // Nothing is written to the caller's buffer while the lock is held: this hold may stage
+        // records up to the stage's end or the buffer's, whichever comes first...
+        let room_end = self.out.len.saturating_sub(self.out.written);
+        let limit = room_end.min(self.out.stage.capacity());
+        // ... and take messages up to the queue's end or the end of its step budget (one step
+        // from each record to the next), whichever comes first.
+        let stop = curmsgs.min(
+            index
+                .saturating_add(WALK_BATCH.saturating_sub(steps))
+                .saturating_add(1),
+        );
+        let from = self.out.stage.len();
+        let (pos, at, run) = self.out.stage_whole(pos, index, stop, room_end, limit);
+        g.walked(at - index);
+        if g.timed() {
+            g.copied(self.out.payload_from(from));
         }
+        let end = match run {
+            Run::Lost => return Err(enomsg()),
+            Run::Last if at + 1 >= curmsgs || self.out.room() < Record::SIZE => Ended::Done,
+            // Go on from this message in the next hold: one step to the next.
+            Run::Last => Ended::Pause(pos.save(), at),
+            Run::NoFit => self.not_whole(&g, pos, at),
+        };
+        pos.remember(at);
         Ok(Some(end))
+    }
+
+    /// The record of the message at `pos`, index `index`, does not fit whole in what is left
+    /// of the stage or of the caller's buffer.
+    fn not_whole(&mut self, g: &Section<'_, '_>, pos: Pos<'_>, index: usize) -> Ended {
+        let msg = pos.msg();
+        let Some(data) = self.out.data_for(msg.len()) else {
+            return Ended::Done;
+        };
+        if Record::len_of(data) > self.out.stage.capacity() - self.out.stage.len() {
+            return if self.out.staged == 0 {
+                // A first record takes as much of whatever message is at `index` as fills
+                // the buffer, decided again by the snapshot from the message it finds (the
+                // queue may change once the lock is dropped); a later one is taken only from
+                // this same version, in which the message and its length are the ones seen
+                // here.
+                Ended::Big(if self.out.records() == 0 {
+                    first_record_cap(self.out.room())
+                } else {
+                    msg.len()
+                })
+            } else {
+                Ended::Flush(pos.save(), index)
+            };
+        }
+        // The call's first record, truncated to fill the buffer (one that fits whole was
+        // staged by `stage_whole`): nothing fits after it.
+        self.out.push(g, msg, pos.reader(), data);
+        Ended::Done
     }
 
     /// Takes the next record, too large for the stage, with F_MQ_PEEK's machinery: at most
@@ -418,7 +554,6 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
             written: 0,
             count: 0,
             stage: Stage { buf: stage, len: 0 },
-            stage_cap,
             staged: 0,
             faulted: false,
         },

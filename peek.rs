@@ -80,6 +80,12 @@ impl<'q, 's> Section<'q, 's> {
         self.steps.set(self.steps.get() + n);
     }
 
+    /// Whether this section is being timed, i.e. statistics are on: what it counts is used.
+    #[inline]
+    pub(crate) fn timed(&self) -> bool {
+        self.since.is_some()
+    }
+
     /// Counts `n` payload bytes copied in this section.
     #[inline]
     pub(crate) fn copied(&self, n: usize) {

@@ -355,6 +355,20 @@ impl<'g> Pos<'g> {
         unsafe { &*container_of!(self.link.as_ptr(), bindings::msg_msg, m_list).cast::<Msg>() }
     }
 
+    /// The message's first `n` payload bytes if they all lie in the `msg_msg` itself (its
+    /// first `DATALEN_MSG`): a short message's whole payload, with no segment to follow.
+    #[inline]
+    pub(crate) fn payload_head(self, n: usize) -> Option<&'g [u8]> {
+        let msg = self.msg();
+        if n > msg.len() || n > bindings::DATALEN_MSG {
+            return None;
+        }
+        // SAFETY: The payload starts right after the `msg_msg` header, whose piece holds its
+        // first `min(m_ts, DATALEN_MSG)` bytes, and `n` is at most both.  The message is live
+        // and unchanged while the lock is held, i.e. for `'g`.
+        Some(unsafe { core::slice::from_raw_parts(msg.raw().add(1).cast::<u8>(), n) })
+    }
+
     /// A reader of the message's payload from its first byte.
     pub(crate) fn reader(self) -> Reader<'g> {
         // INVARIANT: No segment followed yet: the bytes from 0 are in the `msg_msg` itself.
@@ -364,6 +378,51 @@ impl<'g> Pos<'g> {
             done: 0,
             base: 0,
             seg: None,
+        }
+    }
+}
+
+/// Copies `n` bytes from `src` to `dst`: up to 32 bytes inline, in at most four loads and
+/// four stores of overlapping words, more with `memcpy()`.  A short message's payload is
+/// copied in fewer instructions than a call and return of `memcpy()` take (under QEMU's TCG,
+/// where each call and return ends a translation block, several times fewer).
+///
+/// # Safety
+///
+/// As for [`core::ptr::copy_nonoverlapping`]: `src` valid for reads and `dst` for writes of
+/// `n` bytes, the two not overlapping.
+#[inline(always)]
+pub(crate) unsafe fn copy_bytes(src: *const u8, dst: *mut u8, n: usize) {
+    // SAFETY: Each access below reads `src + i .. src + i + w` or writes `dst + i .. dst + i +
+    // w` with `0 <= i` and `i + w <= n` (`w` the width of the access, at most `n` in its
+    // branch), which the caller guarantees valid; the accesses are unaligned ones.
+    unsafe {
+        if n > 32 {
+            core::ptr::copy_nonoverlapping(src, dst, n);
+        } else if n >= 16 {
+            let a = src.cast::<u64>().read_unaligned();
+            let b = src.add(8).cast::<u64>().read_unaligned();
+            let c = src.add(n - 16).cast::<u64>().read_unaligned();
+            let d = src.add(n - 8).cast::<u64>().read_unaligned();
+            dst.cast::<u64>().write_unaligned(a);
+            dst.add(8).cast::<u64>().write_unaligned(b);
+            dst.add(n - 16).cast::<u64>().write_unaligned(c);
+            dst.add(n - 8).cast::<u64>().write_unaligned(d);
+        } else if n >= 8 {
+            let a = src.cast::<u64>().read_unaligned();
+            let b = src.add(n - 8).cast::<u64>().read_unaligned();
+            dst.cast::<u64>().write_unaligned(a);
+            dst.add(n - 8).cast::<u64>().write_unaligned(b);
+        } else if n >= 4 {
+            let a = src.cast::<u32>().read_unaligned();
+            let b = src.add(n - 4).cast::<u32>().read_unaligned();
+            dst.cast::<u32>().write_unaligned(a);
+            dst.add(n - 4).cast::<u32>().write_unaligned(b);
+        } else if n > 0 {
+            let (a, b, c) = (*src, *src.add(n / 2), *src.add(n - 1));
+            *dst = a;
+            *dst.add(n / 2) = b;
+            *dst.add(n - 1) = c;
         }
     }
 }
