@@ -613,23 +613,28 @@ reread_once() {
 	fi
 	return 0
 }
-t_reread() {
-	c=reread
+# retried NAME FN WHY: FN (0 pass, 1 fail with $why, 2 the timing missed) until it does
+# not miss, at most CHURN_TRIES times; WHY is the failure if it never stops missing
+retried() {
+	c=$1
 	n=1
 	while :; do
 		why=
-		reread_once
+		"$2"
 		rc=$?
 		[ $rc = 2 ] || break
-		echo "# $c: try $n of $CHURN_TRIES: mqchurn's change missed the dump's read"
+		echo "# $c: try $n of $CHURN_TRIES: $3"
 		[ $n -lt $CHURN_TRIES ] || break
 		n=$((n + 1))
 	done
 	case $rc in
 	0) res "$c" ok ;;
 	1) res "$c" fail "$why" ;;
-	*) res "$c" fail "mqchurn's change missed the dump's read $CHURN_TRIES times: no re-read to test" ;;
+	*) res "$c" fail "$3, $CHURN_TRIES times" ;;
 	esac
+}
+t_reread() {
+	retried reread reread_once "mqchurn's change missed the dump's read (no re-read to test)"
 }
 
 # reread_fail_once: 0 the case passed, 1 it failed (why in $why), 2 a read was not changed
@@ -690,22 +695,7 @@ reread_fail_once() {
 	return 0
 }
 t_reread_fail() {
-	c=reread_fail
-	n=1
-	while :; do
-		why=
-		reread_fail_once
-		rc=$?
-		[ $rc = 2 ] || break
-		echo "# $c: try $n of $CHURN_TRIES: a read of the dump was not changed"
-		[ $n -lt $CHURN_TRIES ] || break
-		n=$((n + 1))
-	done
-	case $rc in
-	0) res "$c" ok ;;
-	1) res "$c" fail "$why" ;;
-	*) res "$c" fail "the dump succeeded $CHURN_TRIES times, mqchurn did not change every read" ;;
-	esac
+	retried reread_fail reread_fail_once "the dump succeeded: mqchurn did not change every read"
 }
 
 # run_case NAME
