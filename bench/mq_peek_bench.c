@@ -556,6 +556,15 @@ static long op_peek16(mqd_t q)
 	return op_peek_at(q, 0, 16, (char *)buf);
 }
 
+/* The anatomy's second queue: one 4 KiB message, mq_msgsize 4 KiB. */
+static mqd_t anat_q4k;
+
+static long op_peek4k(mqd_t q)
+{
+	(void)q;
+	return op_peek_at(anat_q4k, 0, 4096, (char *)buf);
+}
+
 static long op_send(mqd_t q)
 {
 	return mq_send(q, (char *)buf, 16, 1);
@@ -573,11 +582,14 @@ static long op_receive(mqd_t q)
  * and a receive of the same message for comparison; and the C peer's steps.
  * Interleaved: each round runs every step once (50,000 calls), in one order or
  * the reverse; the sends and receives stay a pair (the receives take the sends'
- * messages).
+ * messages).  A 4 KiB peek of each provider, from a second queue, shows what
+ * a message of more than the module's stack buffer adds (an allocation, a
+ * second hold, a page-sized copy in and out).
  */
 static void anatomy(void)
 {
 	struct mq_attr a = { .mq_maxmsg = 50001, .mq_msgsize = 16 };
+	struct mq_attr a4k = { .mq_maxmsg = 1, .mq_msgsize = 4096 };
 	const long calls = 50000;
 	static const struct {
 		const char *name;
@@ -595,6 +607,8 @@ static void anatomy(void)
 		{ "c_peek_16", op_peek16, 16, CPEER },
 		{ "c_peek_enomsg", op_enomsg, -ENOMSG, CPEER },
 		{ "c_peek_einval", op_einval, -EINVAL, CPEER },
+		{ "c_peek_4k", op_peek4k, 4096, CPEER },
+		{ "peek_4k", op_peek4k, 4096, RUST },
 	};
 	const int nops = sizeof(ops) / sizeof(ops[0]);
 	int skip[sizeof(ops) / sizeof(ops[0])] = { 0 };
@@ -604,6 +618,10 @@ static void anatomy(void)
 	q = mq_open(QNAME, O_RDWR | O_CREAT, 0600, &a);
 	if (q < 0 || mq_send(q, (char *)buf, 16, 1))
 		die("mq_open/mq_send");
+	mq_unlink(QNAME "4k");
+	anat_q4k = mq_open(QNAME "4k", O_RDWR | O_CREAT, 0600, &a4k);
+	if (anat_q4k < 0 || mq_send(anat_q4k, (char *)buf, 4096, 1))
+		die("mq_open/mq_send 4k");
 	for (long r = 0; r <= rounds; r++) {
 		for (int i = 0; i < nops; i++) {
 			int k = r % 2 ? nops - 1 - i : i;
@@ -650,6 +668,8 @@ static void anatomy(void)
 	provider(RUST);
 	mq_close(q);
 	mq_unlink(QNAME);
+	mq_close(anat_q4k);
+	mq_unlink(QNAME "4k");
 }
 
 /* A 1-byte peek, and an ENOMSG, in queues of mq_msgsize 64 and 8 MiB, interleaved. */

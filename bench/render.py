@@ -153,6 +153,7 @@ for step, runs in an.items():
                         ratio_to_receive=pair(runs, an["mq_receive"]) if "mq_receive" in an
                         else None))
 an_rc = pair(an["peek_16"], an["c_peek_16"]) if "peek_16" in an and "c_peek_16" in an else None
+an_rc4k = pair(an["peek_4k"], an["c_peek_4k"]) if "peek_4k" in an and "c_peek_4k" in an else None
 if "peek_16" in an and "mq_receive" in an:
     target("16-byte peek vs one mq_receive (anatomy, 50,000 calls a round)",
            pair(an["peek_16"], an["mq_receive"]), 1.2)
@@ -254,7 +255,9 @@ if anatomy:
             "mq_send": "for comparison", "mq_receive": "for comparison",
             "c_peek_einval": "the C peer: + dispatch, lookup, the attr",
             "c_peek_enomsg": "the C peer: + allocation, the lock, no message",
-            "c_peek_16": "the C peer: the whole peek (RFC: kvmalloc, walk, copy, free)"}
+            "c_peek_16": "the C peer: the whole peek (RFC: kvmalloc, walk, copy, free)",
+            "peek_4k": "a 4 KiB peek (second queue): allocation, copy in and out",
+            "c_peek_4k": "the C peer: a 4 KiB peek"}
     md += ["## Anatomy of one 16-byte peek", "",
            "By subtraction, one queue holding one message; ns per call, median of the "
            "rounds (50,000 calls each), and the ratio to mq_receive in the same rounds.", "",
@@ -265,6 +268,9 @@ if anatomy:
     if an_rc:
         md += ["", f"Rust/C for one 16-byte peek: **{rstr(an_rc, 3)}** "
                f"(min–max {an_rc['min']:.3f}–{an_rc['max']:.3f}, {an_rc['n']} rounds)."]
+    if an_rc4k:
+        md += ["", f"Rust/C for one 4 KiB peek: **{rstr(an_rc4k, 3)}** "
+               f"(min–max {an_rc4k['min']:.3f}–{an_rc4k['max']:.3f}, {an_rc4k['n']} rounds)."]
     md.append("")
 if msgsize:
     md += ["## F_MQ_PEEK against the queue's mq_msgsize", "",
@@ -303,7 +309,7 @@ md += ["", f"{met} of {len(verdicts)} targets met, "
        f"{sum(v['noisy'] for v in verdicts)} verdicts noisy."]
 open(f"{out}/results.md", "w").write("\n".join(md) + "\n")
 json.dump(dict(config=config, wall_s=wall, checks=checks, notes=notes, skipped=skips,
-               cells=rows, anatomy=anatomy, anatomy_rust_over_c=an_rc, msgsize=msgsize,
+               cells=rows, anatomy=anatomy, anatomy_rust_over_c=an_rc, anatomy_rust_over_c_4k=an_rc4k, msgsize=msgsize,
                copy=copy, targets=verdicts),
           open(f"{out}/results.json", "w"), indent=1)
 print("\n".join(md))
