@@ -23,13 +23,13 @@
 use crate::{
     attr::{first_record_cap, BatchArgs, BatchOut, Record},
     cursor::{Lost, Start},
+    kbuf::KBuf,
     peek::{enomsg, Section, Snapshot, CHUNK, WALK_BATCH},
     queue::{copy_bytes, Msg, Pos, Queue, Reader, Saved, Version},
     stats::Stats,
 };
 use core::mem::MaybeUninit;
 use kernel::{
-    alloc::KVVec,
     prelude::*,
     uaccess::{UserPtr, UserSlice},
 };
@@ -538,11 +538,11 @@ pub(crate) fn peek_batch(q: &Queue, stats: &Stats, ubatch: UserPtr) -> Result<us
     let stage_cap = stage_size(q, first, len);
     // The stage, owned by this frame: on the stack if small enough, else allocated.
     let mut stack = [MaybeUninit::<u8>::uninit(); STACK_STAGE];
-    let mut heap: KVVec<u8>;
+    let mut heap: KBuf;
     let stage = if stage_cap <= STACK_STAGE {
         &mut stack[..stage_cap]
     } else {
-        heap = KVVec::with_capacity(stage_cap, GFP_KERNEL)?;
+        heap = KBuf::alloc(stage_cap)?;
         &mut heap.spare_capacity_mut()[..stage_cap]
     };
     let mut batch = Batch {

@@ -45,10 +45,10 @@
 //! spinlock with plain memory copies, the lock is dropped, and only then is user memory
 //! touched.  Nothing is woken, no notification fires, no timestamp moves.
 //!
-//! Files: `queue.rs` is the only one that touches C structures; `attr.rs` holds the UAPI
-//! structures; `cursor.rs` finds a message; `peek.rs` and `batch.rs` are the two commands;
-//! `stats.rs` the counters and switches in `/sys/kernel/debug/mq_peek/`; `param.rs` the
-//! `test_switches` parameter, for tests only.
+//! Files: `queue.rs` is the only one that touches C structures, and `kbuf.rs` allocates the
+//! calls' kernel buffers; `attr.rs` holds the UAPI structures; `cursor.rs` finds a message;
+//! `peek.rs` and `batch.rs` are the two commands; `stats.rs` the counters and switches in
+//! `/sys/kernel/debug/mq_peek/`; `param.rs` the `test_switches` parameter, for tests only.
 
 use kernel::{
     bindings,
@@ -64,6 +64,7 @@ use kernel::{
 mod attr;
 mod batch;
 mod cursor;
+mod kbuf;
 mod param;
 mod peek;
 mod queue;

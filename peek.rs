@@ -24,12 +24,12 @@
 use crate::{
     attr::PeekRequest,
     cursor::{Found, Lost, Start},
+    kbuf::KBuf,
     queue::{Guard, Pos, Queue, Version},
     stats::Stats,
 };
 use core::{cell::Cell, mem::MaybeUninit, ops::Deref};
 use kernel::{
-    alloc::KVVec,
     bindings,
     prelude::*,
     time::Ktime,
@@ -135,7 +135,7 @@ pub(crate) struct Snapshot {
     pub(crate) curmsgs: usize,
     small: [MaybeUninit<u8>; SMALL],
     /// Allocated only if the copy does not fit in `small` (`None` costs nothing to drop).
-    heap: Option<KVVec<u8>>,
+    heap: Option<KBuf>,
     /// Bytes copied into `small`; unused once `heap` holds the copy.
     n: usize,
     in_heap: bool,
@@ -210,7 +210,7 @@ impl Snapshot {
             // The RFC's algorithm, for `make bench` to compare: its allocation up front,
             // then a walk from the head and the copy in one hold.
             if want > SMALL {
-                self.heap = Some(KVVec::with_capacity(want.min(q.msgsize()), GFP_KERNEL)?);
+                self.heap = Some(KBuf::alloc(want.min(q.msgsize()))?);
             }
             return one_hold(q, stats, index, want, false, self);
         }
@@ -255,7 +255,7 @@ fn bounded(
 
     // Allocate exactly what this message needs, with the lock dropped.  Never more than
     // the RFC's min(buf_len, mq_msgsize): no failure the RFC would not have.
-    let heap = snap.heap.insert(KVVec::with_capacity(n, GFP_KERNEL)?);
+    let heap = snap.heap.insert(KBuf::alloc(n)?);
 
     // Copy, at most CHUNK bytes per hold, resuming in the segment where the last hold
     // stopped.
@@ -316,7 +316,7 @@ fn one_hold(
         }
         drop(g);
         // Enough for any message of this queue, so the next hold cannot need more.
-        snap.heap = Some(KVVec::with_capacity(want.min(q.msgsize()), GFP_KERNEL)?);
+        snap.heap = Some(KBuf::alloc(want.min(q.msgsize()))?);
     }
 }
 
