@@ -7,7 +7,7 @@
 //! allocator trait and `kvrealloc()`, and frees it through `kvrealloc(p, 0)`.  A peek of
 //! more than [`crate::peek::SMALL`] bytes allocates once per call, and under `make bench`
 //! those layers were most of why the module's 4 KiB peek cost 1.13× the C peer's (median
-//! of six boots; 1.05× with this type).  Buffers of at
+//! of six boots; 1.03× with this type and the one-hold copy of `peek.rs`).  Buffers of at
 //! most a page come from `krealloc(NULL, ...)`, i.e. `kmalloc()`, which is all
 //! `kvmalloc()` does for them; larger ones from `kvrealloc(NULL, ...)`, i.e. `kvmalloc()`
 //! with its `vmalloc()` fallback.  Both are the kernel crate's own helpers, so allocation
@@ -41,6 +41,16 @@ impl KBuf {
     /// Allocates `cap` bytes with `GFP_KERNEL`, or `ENOMEM`: may sleep.
     pub(crate) fn alloc(cap: usize) -> Result<Self> {
         Self::with_gfp(cap, bindings::GFP_KERNEL).ok_or(ENOMEM)
+    }
+
+    /// Allocates `cap` bytes, at most a page, without sleeping or warning
+    /// (`GFP_NOWAIT | __GFP_NOWARN`), so under a spinlock; `None` if that fails, and the
+    /// caller goes the way that does not need it.
+    pub(crate) fn alloc_nowait(cap: usize) -> Option<Self> {
+        if cap > PAGE {
+            return None;
+        }
+        Self::with_gfp(cap, bindings::GFP_NOWAIT | bindings::__GFP_NOWARN)
     }
 
     fn with_gfp(cap: usize, gfp: bindings::gfp_t) -> Option<Self> {

@@ -7,7 +7,10 @@
 //! 1. In the first hold the message is found (at most [`WALK_BATCH`] list steps per hold,
 //!    from the nearest known position, see [`crate::cursor`]) and `ENOMSG` answered.  Its
 //!    first `min(buf_len, length)` bytes are copied right there if they fit in a small
-//!    buffer on the stack ([`SMALL`]), so small messages need no allocation at all.
+//!    buffer on the stack ([`SMALL`]), so small messages need no allocation at all; or, up
+//!    to a page, if a buffer of exactly that size can be had right there without sleeping
+//!    ([`KBuf::alloc_nowait`]: a slab allocation, bounded), so that such a copy takes one
+//!    hold, as the RFC's does.
 //! 2. Otherwise the lock is dropped, exactly `min(buf_len, length)` bytes are allocated,
 //!    and the copy goes on in holds of at most [`CHUNK`] bytes each, continuing from the
 //!    segment where the previous hold stopped.
@@ -250,7 +253,16 @@ fn bounded(
         if snap.take(&g, found.pos, want) {
             return Ok(true);
         }
-        break (found.pos.save(), want.min(found.pos.msg().len()));
+        let n = want.min(found.pos.msg().len());
+        // A copy of at most a page: try for its buffer right here, without sleeping, and
+        // copy in this hold as the RFC does; else (or if that fails) drop the lock first.
+        if let Some(heap) = KBuf::alloc_nowait(n) {
+            snap.heap = Some(heap);
+            if snap.take(&g, found.pos, want) {
+                return Ok(true);
+            }
+        }
+        break (found.pos.save(), n);
     };
 
     // Allocate exactly what this message needs, with the lock dropped.  Never more than
