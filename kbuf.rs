@@ -5,12 +5,12 @@
 //!
 //! `KVVec::with_capacity()` gets the same memory, but through `Vec::reserve()`, the
 //! allocator trait and `kvrealloc()`, and frees it through `kvrealloc(p, 0)`.  A peek of
-//! more than [`crate::peek::SMALL`] bytes allocates once per call, and under `make bench`
-//! those layers were most of why the module's 4 KiB peek cost 1.13× the C peer's (median
-//! of six boots; 1.03× with this type and the one-hold copy of `peek.rs`).  Buffers of at
-//! most a page come from `krealloc(NULL, ...)`, i.e. `kmalloc()`, which is all
-//! `kvmalloc()` does for them; larger ones from `kvrealloc(NULL, ...)`, i.e. `kvmalloc()`
-//! with its `vmalloc()` fallback.  Both are the kernel crate's own helpers, so allocation
+//! more than [`crate::peek::SMALL`] bytes allocates on every call, and under `make bench`
+//! those layers were a large part of why the module's 4 KiB peek cost 1.13× the C peer's
+//! (median of six boots; 1.03× with this type and the one-hold copy of `peek.rs`).  Buffers
+//! of at most a page come from `krealloc(NULL, ...)`, i.e. `kmalloc()`, which is all
+//! `kvmalloc()` does for them; larger ones from `kvrealloc(NULL, ...)`, which tries
+//! `kmalloc()` and then `kvmalloc()` with its `vmalloc()` fallback, as `KVVec` does.  Both are the kernel crate's own helpers, so allocation
 //! profiling still tags them.
 
 use core::{mem::MaybeUninit, ptr::NonNull};

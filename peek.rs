@@ -181,7 +181,8 @@ impl Snapshot {
             // SAFETY: Bytes need no drop; the buffer is refilled from the start.
             unsafe { heap.set_len(0) };
             let k = r.read(&mut heap.spare_capacity_mut()[..n]);
-            // SAFETY: `read` initialised the first `k` bytes of the spare capacity.
+            // SAFETY: `read` initialised the first `k <= n <= capacity` bytes of the spare
+            // capacity, which starts at 0.
             unsafe { heap.set_len(k) };
             self.in_heap = true;
         } else if n <= SMALL {
@@ -256,7 +257,11 @@ fn bounded(
         let n = want.min(found.pos.msg().len());
         // A copy of at most a page: try for its buffer right here, without sleeping, and
         // copy in this hold as the RFC does; else (or if that fails) drop the lock first.
+        // `snap.heap` is `None` here (a buffer would have served the first `take`), so the
+        // assignment frees nothing under the lock; with a buffer of exactly `n > SMALL`
+        // bytes the second `take` always copies.
         if let Some(heap) = KBuf::alloc_nowait(n) {
+            debug_assert!(snap.heap.is_none());
             snap.heap = Some(heap);
             if snap.take(&g, found.pos, want) {
                 return Ok(true);
@@ -287,7 +292,8 @@ fn bounded(
         let k = (n - r.done()).min(CHUNK);
         let got = r.read(&mut heap.spare_capacity_mut()[..k]);
         g.copied(got);
-        // SAFETY: `read` initialised the next `got` bytes after the current length.
+        // SAFETY: `read` initialised the next `got <= k` bytes after the current length, and
+        // `k <= n - done` fits in the spare capacity of the `n` bytes allocated.
         unsafe { heap.set_len(heap.len() + got) };
         if got < k || r.done() == n {
             snap.prio = r.msg().priority();

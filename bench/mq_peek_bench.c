@@ -584,7 +584,7 @@ static long op_receive(mqd_t q)
  * the reverse; the sends and receives stay a pair (the receives take the sends'
  * messages).  A 4 KiB peek of each provider, from a second queue, shows what
  * a message of more than the module's stack buffer adds (an allocation, a
- * second hold, a page-sized copy in and out).
+ * page-sized copy in and out).
  */
 static void anatomy(void)
 {
