@@ -10,8 +10,8 @@
 //! (median of six boots; 1.03× with this type and the one-hold copy of `peek.rs`).  Buffers
 //! of at most a page come from `krealloc(NULL, ...)`, i.e. `kmalloc()`, which is all
 //! `kvmalloc()` does for them; larger ones from `kvrealloc(NULL, ...)`, which tries
-//! `kmalloc()` and then `kvmalloc()` with its `vmalloc()` fallback, as `KVVec` does.  Both are the kernel crate's own helpers, so allocation
-//! profiling still tags them.
+//! `kmalloc()` and then `kvmalloc()` with its `vmalloc()` fallback, as `KVVec` does.  Both
+//! are the kernel crate's own helpers, so allocation profiling still tags them.
 
 use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, prelude::*};

@@ -309,8 +309,8 @@ md += ["", f"{met} of {len(verdicts)} targets met, "
        f"{sum(v['noisy'] for v in verdicts)} verdicts noisy."]
 open(f"{out}/results.md", "w").write("\n".join(md) + "\n")
 json.dump(dict(config=config, wall_s=wall, checks=checks, notes=notes, skipped=skips,
-               cells=rows, anatomy=anatomy, anatomy_rust_over_c=an_rc, anatomy_rust_over_c_4k=an_rc4k, msgsize=msgsize,
-               copy=copy, targets=verdicts),
+               cells=rows, anatomy=anatomy, anatomy_rust_over_c=an_rc,
+               anatomy_rust_over_c_4k=an_rc4k, msgsize=msgsize, copy=copy, targets=verdicts),
           open(f"{out}/results.json", "w"), indent=1)
 print("\n".join(md))
 
