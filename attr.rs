@@ -10,6 +10,7 @@
 use core::mem::{offset_of, size_of};
 use kernel::{
     bindings,
+    error::to_result,
     prelude::*,
     static_assert,
     types::{AsBytes, FromBytes},
@@ -98,13 +99,29 @@ impl PeekRequest {
 
     /// Writes `msg_prio` back; no other byte of the caller's attr is written.
     pub(crate) fn write_prio(uattr: UserPtr, prio: u32) -> Result {
-        UserSlice::new(
-            uattr.wrapping_add(offset_of!(Attr, msg_prio)),
-            size_of::<u32>(),
-        )
-        .writer()
-        .write(&prio)
+        put_u32(uattr.wrapping_add(offset_of!(Attr, msg_prio)), prio)
     }
+}
+
+// One `u32` from or to user space, each a single checked move (`get_user()`, `put_user()`,
+// through helpers of the series' patch 9), where `UserSlice` would call `_copy_from_user()`
+// or `_copy_to_user()` for four bytes: these are on every call's path.  Like `UserSlice`,
+// they may fault and sleep, so no lock may be held.
+
+/// Reads the `u32` at `ptr` in user space; `EFAULT` if it cannot be read.
+fn get_u32(ptr: UserPtr) -> Result<u32> {
+    let mut val = 0u32;
+    // SAFETY: `get_user()` checks `ptr` with `access_ok()` and handles a fault, so any value
+    // of it is allowed; `val` is a live `u32` for it to write.
+    to_result(unsafe { bindings::get_user_u32(&mut val, ptr as *const u32) })?;
+    Ok(val)
+}
+
+/// Writes `val` to the `u32` at `ptr` in user space; `EFAULT` if it cannot be written.
+fn put_u32(ptr: UserPtr, val: u32) -> Result {
+    // SAFETY: `put_user()` checks `ptr` with `access_ok()` and handles a fault, so any value
+    // of it is allowed.
+    to_result(unsafe { bindings::put_user_u32(val, ptr as *mut u32) })
 }
 
 /// `struct mq_peek_batch`: one layout for 32-bit and 64-bit callers, of which the caller
@@ -147,9 +164,7 @@ impl BatchArgs {
     /// below the first published size is `EINVAL`; above `PAGE_SIZE`, or with a non-zero
     /// byte past the size known here, `E2BIG`.
     pub(crate) fn read(ubatch: UserPtr) -> Result<BatchArgs> {
-        let size = UserSlice::new(ubatch, size_of::<u32>())
-            .reader()
-            .read::<u32>()? as usize;
+        let size = get_u32(ubatch.wrapping_add(offset_of!(BatchArgs, size)))? as usize;
         if size < Self::SIZE_VER0 {
             return Err(EINVAL);
         }
