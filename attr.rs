@@ -111,16 +111,18 @@ impl PeekRequest {
 /// Reads the `u32` at `ptr` in user space; `EFAULT` if it cannot be read.
 fn get_u32(ptr: UserPtr) -> Result<u32> {
     let mut val = 0u32;
-    // SAFETY: `get_user()` checks `ptr` with `access_ok()` and handles a fault, so any value
-    // of it is allowed; `val` is a live `u32` for it to write.
+    // SAFETY: `get_user()` accepts any address: it refuses one outside user space
+    // (`access_ok()`, or on x86-64 by clamping it) and turns a fault into `-EFAULT`; `ptr` is
+    // never dereferenced here.  `val` is a live, aligned `u32` for it to write.
     to_result(unsafe { bindings::get_user_u32(&mut val, ptr as *const u32) })?;
     Ok(val)
 }
 
 /// Writes `val` to the `u32` at `ptr` in user space; `EFAULT` if it cannot be written.
 fn put_u32(ptr: UserPtr, val: u32) -> Result {
-    // SAFETY: `put_user()` checks `ptr` with `access_ok()` and handles a fault, so any value
-    // of it is allowed.
+    // SAFETY: `put_user()` accepts any address: it refuses one outside user space
+    // (`access_ok()`, or on x86-64 by masking it) and turns a fault into `-EFAULT`; `ptr` is
+    // never dereferenced here.
     to_result(unsafe { bindings::put_user_u32(val, ptr as *mut u32) })
 }
 
