@@ -219,6 +219,24 @@ TEST_F(queue, efault)
 	errno = 0;
 	EXPECT_EQ(-1, fcntl(self->fd, F_MQ_PEEK, rattr));
 	EXPECT_EQ(EFAULT, errno);
+	/*
+	 * msg_prio straddling a page boundary, its second half read-only: the
+	 * attr reads whole and the bytes are copied, the write-back faults
+	 */
+	char *two = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char out[16];
+	struct mq_peek_attr sa = { .offset = 0, .buf_len = sizeof(out), .buf = out };
+
+	ASSERT_NE(MAP_FAILED, two);
+	/* msg_prio at offset 4: bytes 4-5 on the first page, 6-7 on the second */
+	memcpy(two + PAGE_SZ - 6, &sa, sizeof(sa));
+	ASSERT_EQ(0, mprotect(two + PAGE_SZ, PAGE_SZ, PROT_READ));
+	errno = 0;
+	EXPECT_EQ(-1, fcntl(self->fd, F_MQ_PEEK, two + PAGE_SZ - 6));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(0, memcmp(out, "abc", 3));
+	munmap(two, 2 * PAGE_SZ);
 	/* unwritable and unmapped buffers */
 	EXPECT_EQ(EFAULT, peek_err(self->fd, 0, none, 16));
 	EXPECT_EQ(EFAULT, peek_err(self->fd, 0, ro, 16));
