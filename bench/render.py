@@ -152,8 +152,14 @@ for step, runs in an.items():
     anatomy.append(dict(step=step, ns_per_call=value(runs), runs=runs,
                         ratio_to_receive=pair(runs, an["mq_receive"]) if "mq_receive" in an
                         else None))
-an_rc = pair(an["peek_16"], an["c_peek_16"]) if "peek_16" in an and "c_peek_16" in an else None
-an_rc4k = pair(an["peek_4k"], an["c_peek_4k"]) if "peek_4k" in an and "c_peek_4k" in an else None
+
+
+def rust_over_c(step):
+    """The anatomy's Rust/C pair for `step` (c_`step` the C peer's), if both ran."""
+    return pair(an[step], an["c_" + step]) if step in an and "c_" + step in an else None
+
+
+an_rc, an_rc4k = rust_over_c("peek_16"), rust_over_c("peek_4k")
 if "peek_16" in an and "mq_receive" in an:
     target("16-byte peek vs one mq_receive (anatomy, 50,000 calls a round)",
            pair(an["peek_16"], an["mq_receive"]), 1.2)
@@ -265,12 +271,10 @@ if anatomy:
     for a in anatomy:
         md.append(f"| {a['step']} | {a['ns_per_call']['median']:.0f} | "
                   f"{rstr(a['ratio_to_receive'])} | {what.get(a['step'], '')} |")
-    if an_rc:
-        md += ["", f"Rust/C for one 16-byte peek: **{rstr(an_rc, 3)}** "
-               f"(min–max {an_rc['min']:.3f}–{an_rc['max']:.3f}, {an_rc['n']} rounds)."]
-    if an_rc4k:
-        md += ["", f"Rust/C for one 4 KiB peek: **{rstr(an_rc4k, 3)}** "
-               f"(min–max {an_rc4k['min']:.3f}–{an_rc4k['max']:.3f}, {an_rc4k['n']} rounds)."]
+    for what, rc in (("16-byte", an_rc), ("4 KiB", an_rc4k)):
+        if rc:
+            md += ["", f"Rust/C for one {what} peek: **{rstr(rc, 3)}** "
+                   f"(min–max {rc['min']:.3f}–{rc['max']:.3f}, {rc['n']} rounds)."]
     md.append("")
 if msgsize:
     md += ["## F_MQ_PEEK against the queue's mq_msgsize", "",
